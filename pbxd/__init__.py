@@ -1,0 +1,1 @@
+"""pbxd: the CooCenter S10 call-center daemon."""
