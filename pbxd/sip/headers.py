@@ -8,11 +8,20 @@ strings and <URIs> in which commas do not separate.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from .errors import ParseError
-from .uri import Uri, format_params, is_token, parse_uri, split_hostport
+from .uri import (
+    Uri,
+    format_params,
+    is_ip_address,
+    is_token,
+    parse_digits,
+    parse_uri,
+    split_hostport,
+)
 
 COMPACT_FORMS = {
     "a": "Accept-Contact",
@@ -72,6 +81,14 @@ _NOT_COMMA_LISTS = {
     "min-expires",
     "timestamp",
     "retry-after",
+    "event",
+    "subscription-state",
+    "refer-to",
+    "referred-by",
+    "content-disposition",
+    "session-expires",
+    "rack",
+    "identity",
 }
 
 # Headers that may appear at most once (section 20; a duplicate is a 400).
@@ -159,7 +176,7 @@ class Headers:
     def get_list(self, name: str) -> list[str]:
         """Every value of a comma-list header, over all its lines."""
         values = self.get_raw(name)
-        if name.lower() in _NOT_COMMA_LISTS:
+        if canonical_name(name).lower() in _NOT_COMMA_LISTS:
             return values
         return [part for value in values for part in split_commas(value)]
 
@@ -202,20 +219,28 @@ def _split_header_params(text: str) -> tuple[str, str]:
     return text.strip(), ""
 
 
+# quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE (section 25.1); CR and LF never appear.
+_QUOTED = re.compile(r'"(?:[^"\\\r\n]|\\[^\r\n])*"')
+# gen-value = token / host / quoted-string: token characters plus those of IP references.
+_GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~\[\]:]+")
+
+
+def is_quoted_string(text: str) -> bool:
+    return bool(_QUOTED.fullmatch(text))
+
+
 def parse_header_params(text: str) -> dict[str, str | None]:
-    """Header parameters: like URI parameters, but values may be quoted strings."""
+    """Header parameters (generic-param): token [= token / host / quoted-string]."""
     params: dict[str, str | None] = {}
     if not text:
         return params
     for part in split_params_quoted(text):
         name, sep, value = part.partition("=")
         name, value = name.strip(), value.strip()
-        if not name or not is_token(name):
-            raise ParseError(f"bad header parameter {part!r}")
-        if sep and not value:
-            raise ParseError(f"empty value for parameter {name!r}")
-        if value.startswith('"') and (len(value) < 2 or not value.endswith('"')):
-            raise ParseError(f"bad quoted parameter value {value!r}")
+        if not is_token(name):
+            raise ParseError(f"bad header parameter {part[:60]!r}")
+        if sep and not (_GEN_VALUE.fullmatch(value) or is_quoted_string(value)):
+            raise ParseError(f"bad value for parameter {name[:40]!r}")
         params[name.lower()] = value if sep else None
     return params
 
@@ -240,7 +265,7 @@ def split_params_quoted(text: str) -> list[str]:
 
 def unquote(text: str) -> str:
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", text[1:-1])
+        return re.sub(r"\\(.)", r"\1", text[1:-1], flags=re.DOTALL)
     return text
 
 
@@ -259,28 +284,28 @@ class NameAddr:
     @classmethod
     def parse(cls, text: str) -> NameAddr:
         text = text.strip()
-        if "<" in text:
-            lt = _find_unquoted(text, "<")
+        lt = _find_unquoted(text, "<")
+        if lt >= 0:
             gt = text.find(">", lt)
-            if lt < 0 or gt < 0:
-                raise ParseError(f"bad name-addr {text!r}")
-            display_text = text[:lt].strip()
+            if gt < 0:
+                raise ParseError(f"unterminated <URI> in {text[:60]!r}")
+            display = _parse_display(text[:lt].strip())
             uri_text = text[lt + 1 : gt]
             rest = text[gt + 1 :].strip()
             if rest and not rest.startswith(";"):
-                raise ParseError(f"garbage after URI in {text!r}")
-            display = _parse_display(display_text)
+                raise ParseError(f"garbage after URI in {text[:60]!r}")
             params = parse_header_params(rest[1:]) if rest else {}
         else:
             # addr-spec form: parameters after the URI belong to the header, not the URI, and
             # the URI then cannot contain ',', ';' or '?' (section 20.10).
             uri_text, param_text = _split_header_params(text)
-            if "?" in uri_text:
-                raise ParseError(f"URI with headers must be in <> in {text!r}")
+            if "?" in uri_text or '"' in uri_text:
+                raise ParseError(f"URI with headers must be in <> in {text[:60]!r}")
             display = None
             params = parse_header_params(param_text)
-        if " " in uri_text.strip() or not uri_text.strip():
-            raise ParseError(f"bad URI in {text!r}")
+        # No LWS inside <> (RFC 4475 section 3.1.2.14): LAQUOT/RAQUOT carry it outside.
+        if not uri_text or any(ch.isspace() for ch in uri_text):
+            raise ParseError(f"bad URI in {text[:60]!r}")
         return cls(parse_uri(uri_text), display, params)
 
     def serialize(self) -> str:
@@ -318,13 +343,19 @@ def _parse_display(text: str) -> str | None:
     if not text:
         return None
     if text.startswith('"'):
-        if len(text) < 2 or not text.endswith('"'):
-            raise ParseError(f"bad display name {text!r}")
+        if not is_quoted_string(text):
+            raise ParseError(f"bad display name {text[:60]!r}")
         return unquote(text)
     # An unquoted display name is a series of tokens separated by LWS.
     if not all(is_token(word) for word in text.split()):
-        raise ParseError(f"bad display name {text!r}")
+        raise ParseError(f"bad display name {text[:60]!r}")
     return " ".join(text.split())
+
+
+# sent-protocol = name SLASH version SLASH transport, SLASH = SWS "/" SWS (section 25.1)
+_SENT_PROTOCOL = re.compile(r"\s*([^\s/]+)\s*/\s*([^\s/]+)\s*/\s*([^\s/;]+)\s+(.*)", re.DOTALL)
+# sent-by = host [ COLON port ], COLON = SWS ":" SWS
+_SENT_BY = re.compile(r"(\[[^\]]*\]|[^\s:\[\]]+)(?:\s*:\s*(\S+))?")
 
 
 @dataclass(frozen=True)
@@ -339,18 +370,25 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
-        sent_protocol, _, rest = text.strip().partition(" ")
-        parts = [p.strip() for p in sent_protocol.split("/")]
-        if len(parts) != 3 or not all(is_token(p) for p in parts):
-            raise ParseError(f"bad Via sent-protocol {text!r}")
+        match = _SENT_PROTOCOL.fullmatch(text)
+        if not match or not all(is_token(part) for part in match.group(1, 2, 3)):
+            raise ParseError(f"bad Via sent-protocol {text[:60]!r}")
+        name, version, transport, rest = match.groups()
         by, param_text = _split_header_params(rest.strip())
-        if not by:
-            raise ParseError(f"Via without sent-by {text!r}")
-        host, port = split_hostport(by.replace(" ", ""))
+        by_match = _SENT_BY.fullmatch(by)
+        if not by_match:
+            raise ParseError(f"bad Via sent-by {text[:60]!r}")
+        host, port_text = by_match.groups()
+        host, port = split_hostport(host if port_text is None else f"{host}:{port_text}")
         params = parse_header_params(param_text)
         if "branch" in params and not params["branch"]:
             raise ParseError("empty Via branch")
-        return cls(parts[2].upper(), host, port, params, f"{parts[0]}/{parts[1]}".upper())
+        received, rport = params.get("received", ""), params.get("rport")
+        if received is None or (received and not is_ip_address(received)):
+            raise ParseError(f"bad Via received {received!r}")
+        if rport is not None:
+            parse_digits(rport, "Via rport", 65535)
+        return cls(transport.upper(), host, port, params, f"{name}/{version}".upper())
 
     def serialize(self) -> str:
         port = f":{self.port}" if self.port is not None else ""
@@ -362,8 +400,34 @@ class Via:
     def branch(self) -> str | None:
         return self.params.get("branch")
 
+    @property
+    def received(self) -> str | None:
+        return self.params.get("received")
+
+    @property
+    def rport(self) -> int | None:
+        """The rport value a server filled in (RFC 3581), None when absent or still empty."""
+        value = self.params.get("rport")
+        return int(value) if value else None
+
     def with_params(self, **params: str | None) -> Via:
         return replace(self, params={**self.params, **params})
+
+    def with_source(self, host: str, port: int) -> Via:
+        """Note where the request really came from (section 18.2.1, RFC 3581 section 4).
+
+        `host` is the packet's source address without brackets.
+        """
+        params = dict(self.params)
+        if "rport" in params:
+            params["rport"] = str(port)
+            params["received"] = host
+        elif self.host.strip("[]").lower() != host.lower():
+            params["received"] = host
+        return replace(self, params=params)
+
+
+_CSEQ = re.compile(r"\s*(\S+)\s+(\S+)\s*")
 
 
 @dataclass(frozen=True)
@@ -373,13 +437,11 @@ class CSeq:
 
     @classmethod
     def parse(cls, text: str) -> CSeq:
-        parts = text.split()
-        if len(parts) != 2 or not parts[0].isdigit() or not is_token(parts[1]):
-            raise ParseError(f"bad CSeq {text!r}")
-        seq = int(parts[0])
-        if seq >= 2**31:
-            raise ParseError(f"CSeq number out of range {text!r}")
-        return cls(seq, parts[1])
+        match = _CSEQ.fullmatch(text)
+        if not match or not is_token(match.group(2)):
+            raise ParseError(f"bad CSeq {text[:60]!r}")
+        # Section 8.1.1.5: the sequence number must be less than 2**31.
+        return cls(parse_digits(match.group(1), "CSeq number", 2**31 - 1), match.group(2))
 
     def serialize(self) -> str:
         return f"{self.seq} {self.method}"
@@ -387,8 +449,59 @@ class CSeq:
     __str__ = serialize
 
 
+@dataclass(frozen=True)
+class Event:
+    """Event header (RFC 6665 section 8.2.1): package[.template] with parameters (id ...)."""
+
+    package: str
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> Event:
+        package, param_text = _split_header_params(text)
+        if not is_token(package):
+            raise ParseError(f"bad Event {text[:60]!r}")
+        return cls(package.lower(), parse_header_params(param_text))
+
+    @property
+    def id(self) -> str | None:
+        return self.params.get("id")
+
+    def serialize(self) -> str:
+        return f"{self.package}{format_params(self.params)}"
+
+    __str__ = serialize
+
+
 def parse_int_header(text: str, name: str, maximum: int = 2**32 - 1) -> int:
-    text = text.strip()
-    if not text.isdigit() or int(text) > maximum:
-        raise ParseError(f"bad {name} {text!r}")
-    return int(text)
+    return parse_digits(text.strip(), name, maximum)
+
+
+def parse_option_tags(values: Iterable[str], name: str = "option tag") -> list[str]:
+    """Require, Proxy-Require, Supported, Unsupported values (section 20.32): tokens."""
+    tags = [value.strip() for value in values]
+    for tag in tags:
+        if not is_token(tag):
+            raise ParseError(f"bad {name} {tag[:40]!r}")
+    return tags
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_SIP_DATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) "
+    r"(\d{2}):(\d{2}):(\d{2}) GMT",
+    re.ASCII,
+)
+
+
+def parse_sip_date(text: str) -> datetime:
+    """SIP-date (section 20.17): RFC 1123 form, and only the GMT zone."""
+    match = _SIP_DATE.fullmatch(text.strip())
+    if not match or match.group(2) not in _MONTHS:
+        raise ParseError(f"bad Date {text[:40]!r}")
+    day, month, year, hour, minute, second = match.groups()
+    try:
+        return datetime(int(year), _MONTHS.index(month) + 1, int(day), int(hour), int(minute),
+                        int(second), tzinfo=UTC)
+    except ValueError as exc:
+        raise ParseError(f"bad Date {text[:40]!r}") from exc

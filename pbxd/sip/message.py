@@ -4,23 +4,31 @@
 - `ParseError` when the bytes are not a SIP message (the datagram is dropped and counted);
 - `InvalidMessage` when it parsed far enough to be answered, carrying the best-effort message
   and the status to answer with.
+
+`Request.validate()` then applies the checks of section 8.2 that this layer can decide (400, 416,
+505). Statuses that need more knowledge (405/501 methods, 420 Require, 481, 482, 483 Max-Forwards,
+489 Event, 423 Expires, 415 bodies) are decided above; the properties here parse what they need.
+Only `ParseError` (and its subclass `InvalidMessage`) leaves this module on bad input.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .errors import InvalidMessage, ParseError, UnsupportedUriScheme, VersionNotSupported
 from .headers import (
     SINGLE_HEADERS,
     CSeq,
+    Event,
     Headers,
     NameAddr,
     Via,
     canonical_name,
     parse_int_header,
-    split_commas,
+    parse_option_tags,
+    parse_sip_date,
 )
 from .uri import SipUri, Uri, is_token, parse_uri
 
@@ -69,10 +77,18 @@ REASONS = {
     603: "Decline",
 }
 
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
-_STATUS_LINE = re.compile(r"^SIP/(\d+)\.(\d+) (\d{3}) (.*)$", re.IGNORECASE)
+_HEADER_NAME = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+# Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; a missing SP+reason is tolerated
+# (RFC 4475 section 3.1.1.13 allows a liberal receiver to accept it).
+_STATUS_LINE = re.compile(r"SIP/(\d+)\.(\d+) (\d{3})(?: (.*))?", re.ASCII | re.IGNORECASE)
+_VERSION = re.compile(r"SIP/\d+\.\d+", re.ASCII | re.IGNORECASE)
 # Headers a response copies from its request (section 8.2.6.2).
 _COPIED_TO_RESPONSE = ("Via", "From", "To", "Call-ID", "CSeq")
+# Methods whose 101-299 responses can establish a dialog and so carry Record-Route (section
+# 12.1.1; RFC 6665 for SUBSCRIBE/NOTIFY, RFC 3515 for REFER).
+_DIALOG_METHODS = frozenset({"INVITE", "SUBSCRIBE", "NOTIFY", "REFER"})
+# Request-URI parameters and parts not allowed in a Request-URI (section 19.1.1, table 1).
+_NOT_IN_REQUEST_URI = ("method",)
 
 
 @dataclass
@@ -85,7 +101,7 @@ class Message:
     @property
     def call_id(self) -> str:
         value = self.headers.get("Call-ID")
-        if not value or " " in value.strip():
+        if not value or any(ch.isspace() for ch in value.strip()):
             raise ParseError("missing or bad Call-ID")
         return value.strip()
 
@@ -148,6 +164,30 @@ class Message:
         value = self.headers.get("Content-Type")
         return value.split(";")[0].strip().lower() if value else None
 
+    @property
+    def require(self) -> list[str]:
+        """Option tags of Require (section 20.32): a UAS answers unknown ones with 420."""
+        return parse_option_tags(self.headers.get_list("Require"))
+
+    @property
+    def proxy_require(self) -> list[str]:
+        return parse_option_tags(self.headers.get_list("Proxy-Require"))
+
+    @property
+    def supported(self) -> list[str]:
+        return parse_option_tags(self.headers.get_list("Supported"))
+
+    @property
+    def event(self) -> Event | None:
+        value = self.headers.get("Event")
+        return None if value is None else Event.parse(value)
+
+    @property
+    def date(self) -> datetime | None:
+        """Date header; raises ParseError for any zone but GMT (RFC 4475 section 3.1.2.12)."""
+        value = self.headers.get("Date")
+        return None if value is None else parse_sip_date(value)
+
     def serialize(self) -> bytes:
         lines = [self.start_line()]
         for name, value in self.headers:
@@ -177,37 +217,52 @@ class Request(Message):
     def response(
         self, status: int, reason: str | None = None, *, to_tag: str | None = None
     ) -> Response:
-        """A response to this request (section 8.2.6.2): copies Via, From, To, Call-ID, CSeq."""
+        """A response to this request (section 8.2.6.2): copies Via, From, To, Call-ID, CSeq.
+
+        Never raises on a malformed request: a To that does not parse is copied as it is, so
+        that even an invalid request can be answered with a 400.
+        """
         headers = Headers()
         for name in _COPIED_TO_RESPONSE:
             for value in self.headers.get_raw(name):
                 if name == "To" and to_tag is not None and status != 100:
-                    to = NameAddr.parse(value)
-                    value = value if to.tag else f"{value};tag={to_tag}"
+                    value = _with_to_tag(value, to_tag)
                 headers.add(name, value)
-        if status != 100 and self.method == "INVITE" and 100 < status < 300:
+        if status == 100:
+            # Section 8.2.6.1: a 100 echoes the request's Timestamp.
+            for value in self.headers.get_raw("Timestamp"):
+                headers.add("Timestamp", value)
+        if 100 < status < 300 and self.method in _DIALOG_METHODS:
             # A dialog-creating response carries the request's Record-Route (section 12.1.1).
             for value in self.headers.get_raw("Record-Route"):
                 headers.add("Record-Route", value)
         return Response(headers=headers, status=status, reason=reason or REASONS.get(status, ""))
 
     def validate(self) -> None:
-        """Checks of section 8.2 that make a request a 4xx; raises InvalidMessage."""
+        """Checks of section 8.2 this layer can decide; raises InvalidMessage (400, 416, 505)."""
+        if self.version.upper() != SIP_VERSION:
+            raise InvalidMessage(f"version {self.version}", self, VersionNotSupported.status)
+        if not isinstance(self.uri, SipUri) and self.uri.scheme != "tel":
+            # Section 8.2.2.1: only the Request-URI scheme is answered with 416; unknown schemes
+            # in To, From or Contact are the business of the element using them.
+            raise InvalidMessage(f"URI scheme {self.uri.scheme}", self, UnsupportedUriScheme.status)
         try:
+            cseq = self.cseq
             _validate_common(self)
             self.max_forwards  # noqa: B018 - a missing one is tolerated, a bad one is not
-            cseq = self.cseq
+            self.require  # noqa: B018
+            self.proxy_require  # noqa: B018
+            self.event  # noqa: B018
         except ParseError as exc:
             raise InvalidMessage(exc.detail, self) from exc
         if cseq.method != self.method:
             raise InvalidMessage(f"CSeq method {cseq.method} does not match {self.method}", self)
-        if self.version.upper() != SIP_VERSION:
-            raise InvalidMessage(f"version {self.version}", self, VersionNotSupported.status)
-        if not isinstance(self.uri, SipUri) and self.uri.scheme not in ("tel",):
-            raise InvalidMessage(f"URI scheme {self.uri.scheme}", self, UnsupportedUriScheme.status)
-        for name in ("From", "To", "Contact"):
-            for value in self.headers.get_raw(name):
-                _check_uri_schemes(value, self, name)
+        if isinstance(self.uri, SipUri) and (
+            self.uri.headers or any(name in self.uri.params for name in _NOT_IN_REQUEST_URI)
+        ):
+            # Section 19.1.1, table 1 (RFC 4475 section 3.1.2.11): headers and the method
+            # parameter have no meaning in a Request-URI.
+            raise InvalidMessage("headers or method parameter in the Request-URI", self)
 
 
 @dataclass
@@ -225,10 +280,18 @@ class Response(Message):
 
     def validate(self) -> None:
         try:
-            _validate_common(self)
             self.cseq  # noqa: B018 - parses and raises on a bad value
+            _validate_common(self)
         except ParseError as exc:
             raise InvalidMessage(exc.detail, self) from exc
+
+
+def _with_to_tag(value: str, to_tag: str) -> str:
+    try:
+        to = NameAddr.parse(value)
+    except ParseError:
+        return value
+    return value if to.tag else f"{value};tag={to_tag}"
 
 
 def _validate_common(msg: Message) -> None:
@@ -245,17 +308,7 @@ def _validate_common(msg: Message) -> None:
     if "Contact" in msg.headers and not msg.is_wildcard_contact:
         msg.contacts  # noqa: B018
     msg.route_set  # noqa: B018
-
-
-def _check_uri_schemes(value: str, request: Request, name: str) -> None:
-    if name == "Contact" and value.strip() == "*":
-        return
-    values = split_commas(value) if name == "Contact" else [value]
-    for addr in map(NameAddr.parse, values):
-        if not isinstance(addr.uri, SipUri) and addr.uri.scheme not in ("tel",):
-            raise InvalidMessage(
-                f"{name} URI scheme {addr.uri.scheme}", request, UnsupportedUriScheme.status
-            )
+    msg.record_routes  # noqa: B018
 
 
 def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
@@ -275,26 +328,34 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     lines = _unfold(text)
     if not lines:
         raise ParseError("empty message")
-    msg = _parse_start_line(lines[0])
+    msg, problem = _parse_start_line(lines[0])
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         name = name.strip()
-        if not colon or not name or not _HEADER_NAME.match(name):
-            raise _invalid_or_parse(msg, f"bad header line {line[:60]!r}")
-        msg.headers.add(name, value.strip())
-    msg.body = _cut_body(msg, body, stream=stream)
+        if colon and _HEADER_NAME.fullmatch(name):
+            msg.headers.add(name, value.strip())
+        elif problem is None:
+            problem = f"bad header line {line[:60]!r}"
+    if problem is None:
+        msg.body, problem = _cut_body(msg, body, stream=stream)
+    if problem is not None:
+        # A request whose routing headers parse can still be answered with a 400.
+        if isinstance(msg, Request) and _answerable(msg):
+            raise InvalidMessage(problem, msg)
+        raise ParseError(problem)
     return msg
 
 
-def _split_head(data: bytes) -> tuple[bytes, bytes, bytes]:
+def _split_head(data: bytes | bytearray) -> tuple[bytes, bytes, bytes]:
+    """(header section, separator, rest); the separator is empty when there is none yet."""
     idx = data.find(b"\r\n\r\n")
     lf_idx = data.find(b"\n\n")
     if idx >= 0 and (lf_idx < 0 or idx <= lf_idx):
-        return data[:idx], b"\r\n\r\n", data[idx + 4 :]
+        return bytes(data[:idx]), b"\r\n\r\n", bytes(data[idx + 4 :])
     if lf_idx >= 0:
         # Bare LF line ends are not RFC 3261 but are sent by some devices; accept them.
-        return data[:lf_idx], b"\n\n", data[lf_idx + 2 :]
-    return data, b"", b""
+        return bytes(data[:lf_idx]), b"\n\n", bytes(data[lf_idx + 2 :])
+    return bytes(data), b"", b""
 
 
 def _unfold(text: str) -> list[str]:
@@ -310,38 +371,35 @@ def _unfold(text: str) -> list[str]:
     return lines
 
 
-def _parse_start_line(line: str) -> Request | Response:
-    if line.upper().startswith("SIP/"):
-        match = _STATUS_LINE.match(line)
+def _parse_start_line(line: str) -> tuple[Request | Response, str | None]:
+    """The message the start line begins, and what is wrong with it if it is an answerable
+    request (known method and version, broken Request-URI or spacing); raises otherwise."""
+    if line[:4].upper() == "SIP/":
+        match = _STATUS_LINE.fullmatch(line)
         if not match:
             raise ParseError(f"bad status line {line[:60]!r}")
         major, minor, status, reason = match.groups()
-        if (major, minor) != ("2", "0"):
+        if (major.lstrip("0"), minor.lstrip("0") or "0") != ("2", "0"):
             raise ParseError(f"unsupported SIP version in response {line[:40]!r}")
         code = int(status)
         if not 100 <= code <= 699:
             raise ParseError(f"bad status code {code}")
-        return Response(status=code, reason=reason)
-    parts = line.split(" ")
-    if len(parts) != 3 or not all(parts):
+        return Response(status=code, reason=reason or ""), None
+    method, _, rest = line.partition(" ")
+    trimmed = rest.rstrip(" ")
+    uri_text, _, version = trimmed.rpartition(" ")
+    if not is_token(method) or not _VERSION.fullmatch(version):
         raise ParseError(f"bad request line {line[:60]!r}")
-    method, uri_text, version = parts
-    if not is_token(method):
-        raise ParseError(f"bad method {method[:20]!r}")
-    if not re.match(r"^SIP/\d+\.\d+$", version, re.IGNORECASE):
-        raise ParseError(f"bad version {version[:20]!r}")
+    request = Request(method=method, version=version.upper())
+    # Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP each (RFC 4475
+    # sections 3.1.2.8-10 allow rejecting extra or trailing spaces, which we do with a 400).
+    if not uri_text or " " in uri_text or trimmed != rest:
+        return request, f"bad spacing in request line {line[:60]!r}"
     try:
-        uri = parse_uri(uri_text)
+        request.uri = parse_uri(uri_text)
     except ParseError as exc:
-        raise ParseError(f"bad Request-URI: {exc.detail}") from exc
-    return Request(method=method, uri=uri, version=version.upper())
-
-
-def _invalid_or_parse(msg: Request | Response, detail: str) -> ParseError:
-    # A request whose routing headers already parsed can still be answered with a 400.
-    if isinstance(msg, Request) and _answerable(msg):
-        return InvalidMessage(detail, msg)
-    return ParseError(detail)
+        return request, f"bad Request-URI: {exc.detail}"
+    return request, None
 
 
 def _answerable(msg: Message) -> bool:
@@ -356,61 +414,81 @@ def _answerable(msg: Message) -> bool:
     return True
 
 
-def _cut_body(msg: Request | Response, body: bytes, *, stream: bool) -> bytes:
+def _cut_body(msg: Request | Response, body: bytes, *, stream: bool) -> tuple[bytes, str | None]:
     values = msg.headers.get_raw("Content-Length")
     if not values:
         if stream:
-            raise _invalid_or_parse(msg, "Content-Length is required on a stream transport")
-        return body
-    if len(set(v.strip() for v in values)) > 1:
-        raise _invalid_or_parse(msg, "conflicting Content-Length values")
+            return b"", "Content-Length is required on a stream transport"
+        return body, None
+    if len({v.strip() for v in values}) > 1:
+        return b"", "conflicting Content-Length values"
     try:
-        length = parse_int_header(values[0], "Content-Length")
+        length = parse_int_header(values[0], "Content-Length", MAX_MESSAGE_SIZE)
     except ParseError as exc:
-        raise _invalid_or_parse(msg, exc.detail) from exc
+        return b"", exc.detail
     if length > len(body):
         # Section 18.3: a datagram shorter than its Content-Length is an error; answer a request.
-        raise _invalid_or_parse(msg, f"Content-Length {length} exceeds body of {len(body)} bytes")
-    return body[:length]
+        return b"", f"Content-Length {length} exceeds body of {len(body)} bytes"
+    # Octets after the body are discarded (section 18.3, RFC 4475 section 3.1.1.8).
+    return body[:length], None
 
 
 class StreamFramer:
-    """Cuts a TCP byte stream into messages by the empty line and Content-Length (section 18.3)."""
+    """Cuts a TCP byte stream into messages by the empty line and Content-Length (section 18.3).
+
+    A framing error (no or bad Content-Length, oversize) cannot be recovered from: `feed` raises
+    ParseError, and keeps raising, and the transport closes the connection.
+    """
 
     def __init__(self, max_size: int = MAX_MESSAGE_SIZE):
         self._buffer = bytearray()
         self._max_size = max_size
+        self._error: ParseError | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
         """Append bytes and return the whole frames now available; raise ParseError on garbage."""
+        if self._error is not None:
+            raise self._error
         self._buffer += data
         frames: list[bytes] = []
-        while True:
-            # Keep-alive CRLFs between messages are skipped.
-            while self._buffer[:2] == b"\r\n":
-                del self._buffer[:2]
-            end = self._buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._buffer) > self._max_size:
-                    raise ParseError("header section too large")
-                return frames
-            head = bytes(self._buffer[:end])
-            length = _content_length_of(head)
-            total = end + 4 + length
-            if total > self._max_size:
-                raise ParseError("message too large")
-            if len(self._buffer) < total:
-                return frames
-            frames.append(bytes(self._buffer[:total]))
-            del self._buffer[:total]
+        try:
+            while (frame := self._next_frame()) is not None:
+                frames.append(frame)
+        except ParseError as exc:
+            self._error = exc
+            raise
+        return frames
+
+    def _next_frame(self) -> bytes | None:
+        # Keep-alive CRLFs between messages (RFC 5626 section 3.5.1) are skipped.
+        while self._buffer[:1] == b"\n" or self._buffer[:2] == b"\r\n":
+            del self._buffer[: 1 if self._buffer[:1] == b"\n" else 2]
+        head, sep, _ = _split_head(self._buffer)
+        if not sep:
+            if len(self._buffer) > self._max_size:
+                raise ParseError("header section too large")
+            return None
+        total = len(head) + len(sep) + _content_length_of(head)
+        if total > self._max_size:
+            raise ParseError("message too large")
+        if len(self._buffer) < total:
+            return None
+        frame = bytes(self._buffer[:total])
+        del self._buffer[:total]
+        return frame
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a whole frame."""
+        return len(self._buffer)
 
 
 def _content_length_of(head: bytes) -> int:
-    for raw_line in head.split(b"\r\n")[1:]:
-        name, colon, value = raw_line.partition(b":")
-        if colon and canonical_name(name.strip().decode("latin-1")) == "Content-Length":
-            text = value.strip().decode("latin-1")
-            if not text.isdigit():
-                raise ParseError("bad Content-Length on stream")
-            return int(text)
-    raise ParseError("Content-Length is required on a stream transport")
+    lengths = set()
+    for line in _unfold(head.decode("latin-1"))[1:]:
+        name, colon, value = line.partition(":")
+        if colon and canonical_name(name.strip()) == "Content-Length":
+            lengths.add(parse_int_header(value, "Content-Length", MAX_MESSAGE_SIZE))
+    if len(lengths) != 1:
+        raise ParseError("a stream message needs one Content-Length (section 18.3)")
+    return lengths.pop()

@@ -1,7 +1,9 @@
-"""SIP and SIPS URIs (RFC 3261 section 19.1, grammar in section 25.1).
+"""SIP, SIPS and tel URIs (RFC 3261 section 19.1, grammar in section 25.1; RFC 3966).
 
-`SipUri.parse` is strict where routing depends on it (scheme, host, port) and keeps everything
-else as written, so that a URI read from a message is sent on unchanged by `serialize()`.
+`SipUri.parse` is strict where routing depends on it (scheme, host, port, the characters of each
+part) and keeps everything else as written, so that a URI read from a message is sent on
+unchanged by `serialize()`. Escapes (%HH) are kept as written; `unescaped_user` and
+`equivalent()` compare the decoded forms (section 19.1.4).
 """
 
 from __future__ import annotations
@@ -13,28 +15,46 @@ from dataclasses import dataclass, field, replace
 from .errors import ParseError
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-_HOSTNAME = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}\.?$")
-_TOKEN = re.compile(r"^[A-Za-z0-9\-.!%*_+`'~]+$")
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*$")
-# Characters RFC 3261 allows unescaped in the user part (unreserved / escaped / user-unreserved).
-_USER = re.compile(r"^(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+$")
-_PASSWORD = re.compile(r"^(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*$")
-_PARAM_CHARS = re.compile(r"^(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|%[0-9A-Fa-f]{2})+$")
+_HOSTNAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
+_TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
+_ESCAPED = r"%[0-9A-Fa-f]{2}"
+_UNRESERVED = r"A-Za-z0-9\-_.!~*'()"
+# user = 1*( unreserved / escaped / user-unreserved ), user-unreserved = & = + $ , ; ? /
+_USER = re.compile(rf"(?:[{_UNRESERVED}&=+$,;?/]|{_ESCAPED})+")
+_PASSWORD = re.compile(rf"(?:[{_UNRESERVED}&=+$,]|{_ESCAPED})*")
+# paramchar = param-unreserved / unreserved / escaped, param-unreserved = [ ] / : & + $
+_PARAM_CHARS = re.compile(rf"(?:[{_UNRESERVED}\[\]/:&+$]|{_ESCAPED})+")
+# headers = hname "=" hvalue *( "&" hname "=" hvalue ), of hnv-unreserved = [ ] / ? : + $,
+# unreserved and escaped characters
+_HEADER_CHARS = re.compile(rf"(?:[{_UNRESERVED}\[\]/?:+$=&]|{_ESCAPED})*")
+# RFC 3966: global-number-digits = "+" *phonedigit DIGIT *phonedigit; local numbers add hex, * #
+# (the "at least one digit" part is checked in code, a regex for it would backtrack badly).
+_TEL_NUMBER = re.compile(r"\+?[0-9A-Fa-f*#\-.()]+")
+_TEL_VISUAL = re.compile(r"[\-.()]")
 
 DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061, "ws": 80, "wss": 443}
+MAX_DIGITS = 10  # longer digit strings are out of range for every SIP integer field
+
+
+def parse_digits(text: str, what: str, maximum: int) -> int:
+    """An ASCII decimal of at most `maximum`; leading zeros allowed (RFC 4475 section 3.1.1.1)."""
+    digits = text.lstrip("0") or "0"
+    if not text or not text.isascii() or not text.isdigit() or len(digits) > MAX_DIGITS:
+        raise ParseError(f"bad {what} {text[:40]!r}")
+    value = int(digits)
+    if value > maximum:
+        raise ParseError(f"{what} out of range {text[:40]!r}")
+    return value
 
 
 def parse_host(text: str) -> str:
     """Validate a host (hostname, IPv4 or bracketed IPv6 reference) and return it as written."""
     if text.startswith("["):
-        if not text.endswith("]"):
-            raise ParseError(f"unterminated IPv6 reference {text!r}")
-        try:
-            ipaddress.IPv6Address(text[1:-1])
-        except ValueError as exc:
-            raise ParseError(f"bad IPv6 reference {text!r}") from exc
+        if not text.endswith("]") or not _is_ipv6(text[1:-1]):
+            raise ParseError(f"bad IPv6 reference {text!r}")
         return text
-    if not text or not _HOSTNAME.match(text):
+    if not _HOSTNAME.fullmatch(text):
         raise ParseError(f"bad host {text!r}")
     if text.replace(".", "").isdigit():
         try:
@@ -42,6 +62,28 @@ def parse_host(text: str) -> str:
         except ValueError as exc:
             raise ParseError(f"bad IPv4 address {text!r}") from exc
     return text
+
+
+def _is_ipv6(text: str) -> bool:
+    # A zone index (%eth0) is not part of the SIP grammar.
+    if "%" in text or not text.isascii():
+        return False
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_ip_address(text: str) -> bool:
+    """IPv4 or IPv6 address without brackets, as the Via received parameter carries it."""
+    if _is_ipv6(text):
+        return True
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return text.isascii()
 
 
 def split_hostport(text: str) -> tuple[str, int | None]:
@@ -61,24 +103,21 @@ def split_hostport(text: str) -> tuple[str, int | None]:
     host = parse_host(host)
     if port_text is None:
         return host, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    port = parse_digits(port_text, "port", 65535)
+    if port == 0:
         raise ParseError(f"bad port in {text!r}")
-    return host, int(port_text)
+    return host, port
 
 
 def parse_params(text: str, *, what: str = "parameter") -> dict[str, str | None]:
-    """`;a=1;b;c=x` (leading ';' already stripped) -> ordered dict with lower-cased names."""
+    """`a=1;b;c=x` (leading ';' already stripped) -> ordered dict with lower-cased names."""
     params: dict[str, str | None] = {}
     if not text:
         return params
     for part in text.split(";"):
         name, sep, value = part.partition("=")
-        name = name.strip()
-        if not name or not _PARAM_CHARS.match(name):
-            raise ParseError(f"bad {what} {part!r}")
-        value = value.strip()
-        if sep and not value:
-            raise ParseError(f"empty value for {what} {name!r}")
+        if not _PARAM_CHARS.fullmatch(name) or (sep and not _PARAM_CHARS.fullmatch(value)):
+            raise ParseError(f"bad {what} {part[:60]!r}")
         params[name.lower()] = value if sep else None
     return params
 
@@ -88,7 +127,15 @@ def format_params(params: dict[str, str | None]) -> str:
 
 
 def unescape(text: str) -> str:
-    return re.sub(r"%([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), text)
+    """Decode %HH escapes as UTF-8; invalid sequences keep their bytes as surrogate escapes."""
+    if "%" not in text:
+        return text
+    raw = re.sub(
+        rb"%([0-9A-Fa-f]{2})",
+        lambda m: bytes([int(m.group(1), 16)]),
+        text.encode("utf-8", "surrogateescape"),
+    )
+    return raw.decode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True)
@@ -105,20 +152,22 @@ class SipUri:
     def parse(cls, text: str) -> SipUri:
         scheme, sep, rest = text.strip().partition(":")
         if not sep or scheme.lower() not in ("sip", "sips"):
-            raise ParseError(f"not a SIP URI: {text!r}")
+            raise ParseError(f"not a SIP URI: {text[:60]!r}")
         user = password = None
         # '@' cannot appear unescaped after the userinfo, while ';' and '?' can appear inside it.
         at = rest.find("@")
         if at >= 0:
             userinfo, rest = rest[:at], rest[at + 1 :]
             user, sep, pw = userinfo.partition(":")
-            if not user or not _USER.match(user):
-                raise ParseError(f"bad user part in {text!r}")
+            if not _USER.fullmatch(user):
+                raise ParseError(f"bad user part in {text[:60]!r}")
             if sep:
-                if not _PASSWORD.match(pw):
-                    raise ParseError(f"bad password part in {text!r}")
+                if not _PASSWORD.fullmatch(pw):
+                    raise ParseError(f"bad password part in {text[:60]!r}")
                 password = pw
         rest, _, headers = rest.partition("?")
+        if not _HEADER_CHARS.fullmatch(headers):
+            raise ParseError(f"bad URI headers in {text[:60]!r}")
         hostport, _, param_text = rest.partition(";")
         host, port = split_hostport(hostport)
         params = parse_params(param_text, what="URI parameter")
@@ -168,11 +217,13 @@ class SipUri:
         """URI comparison of RFC 3261 section 19.1.4, enough for routing decisions."""
         if self.scheme != other.scheme or self.unescaped_user != other.unescaped_user:
             return False
+        if self.password != other.password:
+            return False
         if self.host.lower() != other.host.lower() or self.port != other.port:
             return False
         for name in ("user", "ttl", "method", "maddr", "transport"):
             mine, theirs = self.params.get(name), other.params.get(name)
-            if (mine or theirs) and (mine or "").lower() != (theirs or "").lower():
+            if (mine or theirs) and unescape(mine or "").lower() != unescape(theirs or "").lower():
                 return False
         return True
 
@@ -187,14 +238,50 @@ class AbsoluteUri:
     @classmethod
     def parse(cls, text: str) -> AbsoluteUri:
         scheme, sep, rest = text.strip().partition(":")
-        if not sep or not _SCHEME.match(scheme) or not rest or any(c in rest for c in ' <>"'):
-            raise ParseError(f"bad URI {text!r}")
+        if not sep or not _SCHEME.fullmatch(scheme) or not rest or not _is_uric(rest):
+            raise ParseError(f"bad URI {text[:60]!r}")
+        if scheme.lower() == "tel":
+            return TelUri.parse_rest(rest)
         return cls(scheme.lower(), rest)
 
     def serialize(self) -> str:
         return f"{self.scheme}:{self.rest}"
 
     __str__ = serialize
+
+
+def _is_uric(text: str) -> bool:
+    # Printable ASCII or non-ASCII (IRIs); no LWS, controls or the delimiters of name-addr.
+    return not any(ch <= " " or ch == "\x7f" or ch in '<>"' for ch in text)
+
+
+@dataclass(frozen=True)
+class TelUri(AbsoluteUri):
+    """tel: URI (RFC 3966); still an `AbsoluteUri` with scheme "tel" and `rest` as written."""
+
+    number: str = ""
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def parse_rest(cls, rest: str) -> TelUri:
+        number, _, param_text = rest.partition(";")
+        params = parse_params(param_text, what="tel parameter")
+        # A local number should carry a phone-context (section 5.1.5); phones often omit it.
+        digits = _TEL_VISUAL.sub("", number.removeprefix("+"))
+        if not _TEL_NUMBER.fullmatch(number) or not digits:
+            raise ParseError(f"bad tel number {number[:40]!r}")
+        if number.startswith("+") and not digits.isdigit():
+            raise ParseError(f"bad global tel number {number[:40]!r}")
+        return cls("tel", rest, number, params)
+
+    @property
+    def is_global(self) -> bool:
+        return self.number.startswith("+")
+
+    @property
+    def digits(self) -> str:
+        """The number without visual separators (section 5.1.1), for comparison and routing."""
+        return _TEL_VISUAL.sub("", self.number).upper()
 
 
 Uri = SipUri | AbsoluteUri
@@ -208,4 +295,4 @@ def parse_uri(text: str) -> Uri:
 
 
 def is_token(text: str) -> bool:
-    return bool(_TOKEN.match(text))
+    return bool(_TOKEN.fullmatch(text))

@@ -1,0 +1,141 @@
+"""`python -m benchmarks` (what `make bench` runs): pbxd side by side with reference peers.
+
+Prints, per benchmark, the probe and measured runs of every target, then one line
+`RESULT <name> <value> <unit> peer=<peer value> ratio=<ours/peer>`. Exit status 0 only
+if every target that was run gave a valid figure. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import calls, register
+from benchmarks.capacity import PROBE_SECONDS
+from benchmarks.procs import cpu_count
+from benchmarks.report import Comparison
+from benchmarks.settings import Settings
+from benchmarks.sipp import SippError, sipp_version
+
+SUITES = {"register": register.run, "calls": calls.run}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="SIP benchmarks of pbxd against Kamailio (REGISTER) and sippy (calls).",
+    )
+    parser.add_argument(
+        "--only",
+        choices=sorted(SUITES),
+        action="append",
+        help="run only this benchmark (repeatable); default: all",
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=15,
+        help=f"seconds of the measured run per target, after {PROBE_SECONDS} s probes (default 15)",
+    )
+    parser.add_argument(
+        "--users", type=int, default=500, help="accounts for the REGISTER benchmark (default 500)"
+    )
+    parser.add_argument(
+        "--call-parties",
+        type=int,
+        default=10,
+        help="callers, and as many callees, for the call benchmark (default 10)",
+    )
+    parser.add_argument(
+        "--hold-ms", type=int, default=0, help="pause between ACK and BYE in ms (default 0)"
+    )
+    parser.add_argument(
+        "--kamailio-children",
+        type=int,
+        default=None,
+        help="Kamailio UDP worker processes (default: number of cores)",
+    )
+    parser.add_argument(
+        "--pbxd-cmd",
+        default=None,
+        help="command that starts pbxd (default: the venv's pbxd script)",
+    )
+    parser.add_argument("--no-peer", action="store_true", help="measure pbxd only")
+    parser.add_argument("--no-pbxd", action="store_true", help="measure the peers only")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the work directory (logs, configs, sipp statistics)",
+    )
+    return parser.parse_args(argv)
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="coocenter-bench-"))
+    cores = cpu_count()
+    try:
+        settings = Settings(
+            workdir=workdir,
+            duration=args.duration,
+            users=args.users,
+            call_parties=args.call_parties,
+            hold_ms=args.hold_ms,
+            kamailio_children=args.kamailio_children or cores,
+            pbxd_command=tuple(shlex.split(args.pbxd_cmd)) if args.pbxd_cmd else None,
+            run_peer=not args.no_peer,
+            run_pbxd=not args.no_pbxd,
+            log=log,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    try:
+        sipp = sipp_version()
+    except SippError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    log(
+        f"host: {platform.node()} {platform.machine()}, {cores} cores usable "
+        f"(os.cpu_count {os.cpu_count()}), load average {os.getloadavg()[0]:.2f}; "
+        f"python {platform.python_version()}; sipp {sipp}"
+    )
+    log(
+        "method: closed loop on 127.0.0.1/UDP; sipp keeps N calls in flight, N doubled from 8 "
+        f"in {PROBE_SECONDS} s probes while the rate grows > 5 % with < 1 % failed and < 1 % "
+        f"retransmitted; then a {settings.duration} s run at the best N (first 2 s warm-up). "
+        "sipp and the target share the same cores."
+    )
+    log(f"work directory: {workdir}")
+
+    began = time.monotonic()
+    results: list[Comparison] = []
+    for name in args.only or list(SUITES):
+        comparison = SUITES[name](settings)
+        results.append(comparison)
+        log(comparison.result_line())
+        log("")
+    log(f"total time {time.monotonic() - began:.0f} s")
+
+    ok = all(comparison.ok for comparison in results)
+    if ok and not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        log(f"logs kept in {workdir}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

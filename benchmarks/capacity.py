@@ -1,0 +1,130 @@
+"""Find the highest rate a target sustains, then measure it over a longer run.
+
+Method (closed loop, the same for every target):
+1. Probe runs of PROBE_SECONDS with 8, 16, 32 ... calls in flight, while the completed rate
+   still grows by more than 5 % and the probe stays healthy: < 1 % failed calls and
+   < 0.1 % retransmitted requests, i.e. answers come back well inside SIP timer T1
+   (500 ms) and nothing is lost in socket buffers.
+2. One measured run of `seconds` at the best concurrency; the first 2 s are warm-up.
+The figure is completed calls (or registrations) per second in that measured run; it is
+valid if < 1 % of the calls failed and < 1 % of them needed a retransmission.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from benchmarks.sipp import SippClient, SippStats
+
+PROBE_SECONDS = 3
+MAX_FAILURE_RATIO = 0.01
+MAX_RETRANSMISSION_RATIO = 0.01
+# Probes choose with a margin so that the longer run stays under the limits above.
+PROBE_MAX_RETRANSMISSION_RATIO = 0.001
+MIN_GAIN = 1.05
+
+
+def healthy(
+    stats: SippStats, *, max_retransmission_ratio: float = MAX_RETRANSMISSION_RATIO
+) -> bool:
+    return (
+        stats.attempted > 0
+        and stats.failure_ratio < MAX_FAILURE_RATIO
+        and stats.retransmission_ratio < max_retransmission_ratio
+    )
+
+
+def _probe_healthy(stats: SippStats) -> bool:
+    return healthy(stats, max_retransmission_ratio=PROBE_MAX_RETRANSMISSION_RATIO)
+
+
+@dataclass(frozen=True)
+class Probe:
+    concurrency: int
+    stats: SippStats
+
+
+@dataclass(frozen=True)
+class Capacity:
+    concurrency: int
+    probes: tuple[Probe, ...]
+    final: SippStats
+    wall_seconds: float
+    server_cpu_seconds: float
+
+    @property
+    def valid(self) -> bool:
+        return healthy(self.final)
+
+    @property
+    def server_cpu_percent(self) -> float:
+        """CPU of the target during the measured run, in % of one core."""
+        return 100.0 * self.server_cpu_seconds / self.wall_seconds
+
+    @property
+    def sipp_cpu_percent(self) -> float:
+        return 100.0 * self.final.sipp_cpu_seconds / self.wall_seconds
+
+
+def describe(stats: SippStats) -> str:
+    response = (
+        f", mean response {stats.mean_response_ms:.1f} ms"
+        if stats.mean_response_ms is not None
+        else ""
+    )
+    return (
+        f"{stats.rate:9.1f}/s  ok {stats.successful}, failed {stats.failed} "
+        f"({100 * stats.failure_ratio:.2f} %), retransmissions {stats.retransmissions}"
+        f"{response}, over {stats.seconds:.1f} s"
+    )
+
+
+def measure_capacity(
+    client: SippClient,
+    *,
+    seconds: int,
+    server_cpu: Callable[[], float],
+    log: Callable[[str], None],
+    start: int = 8,
+    ceiling: int = 512,
+) -> Capacity:
+    probes: list[Probe] = []
+    best: Probe | None = None
+    concurrency = start
+    while concurrency <= ceiling:
+        probe = Probe(
+            concurrency, client.run(concurrency=concurrency, seconds=PROBE_SECONDS, warmup=1.0)
+        )
+        probes.append(probe)
+        log(f"    probe {concurrency:4d} in flight: {describe(probe.stats)}")
+        if not _probe_healthy(probe.stats):
+            break
+        if best is not None and probe.stats.rate < best.stats.rate * MIN_GAIN:
+            if probe.stats.rate > best.stats.rate:
+                best = probe
+            break
+        best = probe
+        concurrency *= 2
+    if best is None:
+        # Even the first probe overloaded the target: back off towards one call at a time.
+        concurrency = start // 2
+        while concurrency >= 1:
+            probe = Probe(
+                concurrency, client.run(concurrency=concurrency, seconds=PROBE_SECONDS, warmup=1.0)
+            )
+            probes.append(probe)
+            log(f"    probe {concurrency:4d} in flight: {describe(probe.stats)}")
+            if _probe_healthy(probe.stats) or concurrency == 1:
+                best = probe
+                break
+            concurrency //= 2
+    assert best is not None
+    cpu_before = server_cpu()
+    began = time.monotonic()
+    final = client.run(concurrency=best.concurrency, seconds=seconds, warmup=2.0)
+    wall = time.monotonic() - began
+    cpu_used = server_cpu() - cpu_before
+    log(f"    run   {best.concurrency:4d} in flight: {describe(final)}")
+    return Capacity(best.concurrency, tuple(probes), final, wall, cpu_used)

@@ -1,0 +1,88 @@
+"""Results of one benchmark for pbxd and its peer, and the RESULT line that sums them up.
+
+Each benchmark ends in exactly one line
+
+    RESULT <name> <value> <unit> peer=<peer value> ratio=<ours/peer>
+
+with `n/a` for a figure that could not be measured (target failed to start, for example).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from benchmarks.capacity import Capacity
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """What one target (pbxd or a peer) did in one benchmark."""
+
+    label: str
+    capacity: Capacity | None = None
+    error: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if (self.capacity is None) == (self.error is None):
+            raise ValueError("a target result has either a capacity or an error")
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.capacity is None else self.capacity.final.rate
+
+    @property
+    def valid(self) -> bool:
+        return self.capacity is not None and self.capacity.valid
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    unit: str
+    ours: TargetResult | None  # None: not run (--no-pbxd)
+    peer: TargetResult | None  # None: not run (--no-peer)
+
+    @property
+    def ok(self) -> bool:
+        """Every target that was run gave a valid figure."""
+        return all(t.valid for t in (self.ours, self.peer) if t is not None)
+
+    def result_line(self) -> str:
+        ours = self.ours.rate if self.ours else None
+        peer = self.peer.rate if self.peer else None
+        ratio = ours / peer if ours is not None and peer else None
+        return (
+            f"RESULT {self.name} {format_rate(ours)} {self.unit} "
+            f"peer={format_rate(peer)} ratio={format_ratio(ratio)}"
+        )
+
+
+def format_rate(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def format_ratio(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
+
+
+def log_target(result: TargetResult, server: str, what: str, log: Callable[[str], None]) -> None:
+    """Details under the probe lines: CPU use, or the error that stopped the target."""
+    if result.capacity is None:
+        log(f"    ERROR: {result.error}")
+        return
+    cap = result.capacity
+    log(
+        f"    {server} CPU {cap.server_cpu_percent:.0f} % of one core, sipp UAC CPU "
+        f"{cap.sipp_cpu_percent:.0f} %, {cap.concurrency} {what} in flight"
+    )
+    for note in result.notes:
+        log(f"    note: {note}")
+    if not cap.valid:
+        log("    WARNING: 1 % or more failed or retransmitted: this figure is not valid")

@@ -1,0 +1,5 @@
+import sys
+
+from pbxd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,78 @@
+"""`pbxd` command line (a stable contract, see DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pbxd.daemon import Settings, serve
+from pbxd.media.ports import parse_port_range
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"port out of range: {text}")
+    return value
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    try:
+        return parse_port_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pbxd", description="CooCenter S10 call-center daemon: SIP, media, web API."
+    )
+    parser.add_argument("--data-dir", type=Path, required=True,
+                        help="writable directory for the database, keys and recordings")
+    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default all)")
+    parser.add_argument("--sip-port", type=_port, default=5060, help="SIP UDP+TCP port")
+    parser.add_argument("--http-port", type=_port, default=8080, help="web UI and API port")
+    parser.add_argument("--rtp-ports", type=_port_range, default=(10000, 20000),
+                        metavar="LOW-HIGH", help="RTP port range (default 10000-20000)")
+    parser.add_argument("--realm", default="pbxd", help="SIP digest realm")
+    parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
+    parser.add_argument("--reload", action="store_true",
+                        help="restart when the source changes (development)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(
+        data_dir=args.data_dir.resolve(),
+        bind=args.bind,
+        sip_port=args.sip_port,
+        http_port=args.http_port,
+        rtp_ports=args.rtp_ports,
+        realm=args.realm,
+        admin_password=os.environ.get("PBXD_ADMIN_PASSWORD") or None,
+    )
+    if args.reload:
+        import tornado.autoreload
+
+        tornado.autoreload.start()
+    try:
+        asyncio.run(serve(settings))
+    except OSError as exc:
+        print(f"pbxd: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Wiring: builds every layer of pbxd from the settings and runs them on one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbxd.call.auth_guard import AuthGuard
+from pbxd.call.b2bua import B2bua
+from pbxd.call.cdr import CallRecord
+from pbxd.call.pbx import Pbx
+from pbxd.call.sipcore import SipCore
+from pbxd.media.session import MediaFactory
+from pbxd.services import Services, build_services
+from pbxd.services.cdr import CdrEntry
+from pbxd.sip.auth import DigestAuthenticator
+from pbxd.sip.protection import FailureTracker
+from pbxd.sip.registrar import Registrar
+from pbxd.transport.tcp import TcpTransport
+from pbxd.transport.udp import UdpTransport
+from pbxd.web.app import make_app
+
+log = logging.getLogger("pbxd")
+
+REGISTRAR_SWEEP_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    bind: str = "0.0.0.0"
+    sip_port: int = 5060
+    http_port: int = 8080
+    rtp_ports: tuple[int, int] = (10000, 20000)
+    realm: str = "pbxd"
+    admin_password: str | None = None
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """A secret that must survive restarts (digest nonces), created once with mode 0600."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+
+
+class Daemon:
+    def __init__(self, settings: Settings, services: Services):
+        self.settings = settings
+        self.services = services
+        self.core = SipCore(settings.bind)
+        self.registrar = Registrar()
+        self._db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr")
+        key = load_or_create_key(settings.data_dir / "sip-nonce.key")
+        self.guard = AuthGuard(
+            DigestAuthenticator(settings.realm, key, started_at=time.time()),
+            FailureTracker(),
+            services.extensions.secret_for,
+        )
+        self.media = MediaFactory(settings.bind, *settings.rtp_ports)
+        self.b2bua = B2bua(
+            self.core,
+            self.guard,
+            self.registrar,
+            lambda number: services.extensions.secret_for(number) is not None,
+            self.media,
+            self._record_call,
+        )
+        self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
+        services.extensions.subscribe(self._on_extension_change)
+        self._http_server = None
+        self._sweeper: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        udp = await UdpTransport.listen(s.bind, s.sip_port, self.core.on_message)
+        tcp = await TcpTransport.listen(s.bind, s.sip_port, self.core.on_message)
+        self.core.add_transport("UDP", udp, s.sip_port)
+        self.core.add_transport("TCP", tcp, s.sip_port)
+        app = make_app(self.services, status_provider=self.status)
+        self._http_server = app.listen(s.http_port, address=s.bind, xheaders=False)
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_registrations())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self._http_server is not None:
+            self._http_server.stop()
+        self.core.close()
+        self._db_writer.shutdown(wait=True)
+
+    def status(self) -> dict:
+        return {
+            "registrations": self.registrar.count(),
+            "active_calls": self.b2bua.active_calls(),
+            "sip": dict(self.core.stats),
+        }
+
+    def _record_call(self, record: CallRecord) -> None:
+        entry = CdrEntry(
+            call_id=record.call_id,
+            caller=record.caller,
+            callee=record.callee,
+            start=record.start,
+            answer=record.answer,
+            end=record.end,
+            duration=record.duration,
+            billsec=record.billsec,
+            disposition=record.disposition.value,
+            hangup_side=record.hangup_side.value,
+        )
+        # SQLite commits with fsync: keep them off the event loop, in order, on one thread.
+        future = self._db_writer.submit(self.services.cdr.record, entry)
+        future.add_done_callback(_log_failure)
+
+    def _on_extension_change(self, number: str, deleted: bool) -> None:
+        if deleted:
+            self.registrar.remove_aor(number)
+
+    async def _sweep_registrations(self) -> None:
+        while True:
+            await asyncio.sleep(REGISTRAR_SWEEP_SECONDS)
+            for binding in self.registrar.expire(self.core.now()):
+                log.info("registration of %s expired (%s)", binding.aor, binding.uri)
+
+
+def _log_failure(future) -> None:
+    if future.exception() is not None:
+        log.error("could not store a call record: %s", future.exception())
+
+
+async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    services = build_services(settings.data_dir)
+    created_password = services.users.ensure_admin(settings.data_dir, settings.admin_password)
+    daemon = Daemon(settings, services)
+    await daemon.start()
+    shown = "localhost" if settings.bind in ("0.0.0.0", "::") else settings.bind
+    print(f"pbxd ready: web/API http://{shown}:{settings.http_port}/  "
+          f"SIP udp+tcp {settings.bind}:{settings.sip_port}  "
+          f"RTP {settings.rtp_ports[0]}-{settings.rtp_ports[1]}", flush=True)
+    if created_password is not None:
+        print(f"admin password (shown once, also in {settings.data_dir / 'admin-password'}): "
+              f"{created_password}", flush=True)
+    else:
+        print(f"admin password: see {settings.data_dir / 'admin-password'}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    log.info("stopping")
+    await daemon.stop()
+    services.close()

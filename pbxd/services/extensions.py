@@ -1,0 +1,151 @@
+"""Extensions: the internal numbers phones register as, with their SIP digest secrets."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError
+
+from ..db import db
+from ..db.models import Extension
+from .clock import Clock, utc_now
+from .errors import Conflict, NotFound, ValidationError
+from .validation import require_text
+
+log = logging.getLogger(__name__)
+
+NUMBER_PATTERN = re.compile(r"[0-9]{2,6}")
+NAME_MAX_LEN = 64
+SECRET_MIN_LEN = 8
+SECRET_MAX_LEN = 128
+# Shorter all-digit secrets fall to a dictionary or brute-force REGISTER attack in hours,
+# the usual door to toll fraud.
+DIGITS_ONLY_MIN_LEN = 10
+
+# callback(number, deleted): called after each committed change.
+ExtensionListener = Callable[[str, bool], None]
+
+
+@dataclass(frozen=True)
+class ExtensionView:
+    """An extension as shown outside the service; the secret is deliberately absent."""
+
+    number: str
+    name: str
+
+
+def validate_number(value: Any) -> str:
+    if not isinstance(value, str) or not NUMBER_PATTERN.fullmatch(value):
+        raise ValidationError("number: expected 2 to 6 digits", field="number")
+    return value
+
+
+def validate_name(value: Any) -> str:
+    name = require_text("name", value, max_len=NAME_MAX_LEN)
+    if not name.strip():
+        raise ValidationError("name: must not be blank", field="name")
+    return name
+
+
+def validate_secret(value: Any, number: str) -> str:
+    """Reject secrets that invite toll fraud. The message never quotes the secret."""
+    secret = require_text("secret", value, min_len=SECRET_MIN_LEN, max_len=SECRET_MAX_LEN)
+    if secret == number:
+        raise ValidationError("secret: must differ from the extension number", field="secret")
+    if secret.isascii() and secret.isdigit() and len(secret) < DIGITS_ONLY_MIN_LEN:
+        raise ValidationError(
+            f"secret: an all-digit secret needs at least {DIGITS_ONLY_MIN_LEN} digits",
+            field="secret",
+        )
+    return secret
+
+
+class ExtensionService:
+    def __init__(self, clock: Clock = utc_now):
+        self._clock = clock
+        self._listeners: list[ExtensionListener] = []
+
+    def create(self, number: str, name: str, secret: str) -> ExtensionView:
+        number = validate_number(number)
+        name = validate_name(name)
+        secret = validate_secret(secret, number)
+        now = self._clock()
+        try:
+            with db.atomic():
+                if Extension.select().where(Extension.number == number).exists():
+                    raise Conflict(f"extension {number} exists", field="number")
+                Extension.create(
+                    number=number, name=name, secret=secret, created_at=now, updated_at=now
+                )
+                db.after_commit(lambda: self._notify(number, deleted=False))
+        except IntegrityError as exc:  # a concurrent writer won the race
+            raise Conflict(f"extension {number} exists", field="number") from exc
+        log.info("extension %s created", number)
+        return ExtensionView(number, name)
+
+    def list(self) -> list[ExtensionView]:
+        query = Extension.select(Extension.number, Extension.name).order_by(Extension.number)
+        return [ExtensionView(row.number, row.name) for row in query]
+
+    def get(self, number: str) -> ExtensionView:
+        row = self._row(number)
+        return ExtensionView(row.number, row.name)
+
+    def update(
+        self, number: str, name: str | None = None, secret: str | None = None
+    ) -> ExtensionView:
+        """Change the name and/or the secret; omitted (None) values stay as they are."""
+        if name is None and secret is None:
+            raise ValidationError("give a new name and/or secret")
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = validate_name(name)
+        with db.atomic():
+            row = self._row(number)
+            if secret is not None:
+                changes["secret"] = validate_secret(secret, row.number)
+            changes["updated_at"] = self._clock()
+            Extension.update(changes).where(Extension.id == row.id).execute()
+            db.after_commit(lambda: self._notify(row.number, deleted=False))
+        log.info("extension %s updated (%s)", row.number, ", ".join(sorted(changes)))
+        return ExtensionView(row.number, changes.get("name", row.name))
+
+    def delete(self, number: str) -> None:
+        with db.atomic():
+            row = self._row(number)
+            row.delete_instance()
+            db.after_commit(lambda: self._notify(row.number, deleted=True))
+        log.info("extension %s deleted", row.number)
+
+    def secret_for(self, number: str) -> str | None:
+        """The SIP digest secret of `number`, None when there is no such extension."""
+        row = Extension.select(Extension.secret).where(Extension.number == number).first()
+        return row.secret if row else None
+
+    def subscribe(self, callback: ExtensionListener) -> Callable[[], None]:
+        """Call `callback(number, deleted)` after each committed change; returns unsubscribe."""
+        self._listeners.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+
+        return unsubscribe
+
+    def _row(self, number: str) -> Extension:
+        row = Extension.get_or_none(Extension.number == number) if isinstance(number, str) else None
+        if row is None:
+            raise NotFound(f"extension {number} not found")
+        return row
+
+    def _notify(self, number: str, *, deleted: bool) -> None:
+        # The change is committed: a failing listener must not turn it into an API error.
+        for listener in list(self._listeners):
+            try:
+                listener(number, deleted)
+            except Exception:
+                log.exception("extension listener %r failed for %s", listener, number)

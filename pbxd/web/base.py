@@ -1,0 +1,209 @@
+"""The request handler every API handler derives from: access rules, JSON in and out, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar, Final, Literal
+
+from tornado import httputil
+from tornado.web import HTTPError, RequestHandler
+
+from ..services import Role, ServiceError, Services, UserView
+from .errors import (
+    ApiError,
+    BadJson,
+    Forbidden,
+    InvalidRequest,
+    PayloadTooLarge,
+    RouteNotFound,
+    Unauthorized,
+)
+from .ratelimit import LoginThrottle
+
+log = logging.getLogger(__name__)
+
+# JSON bodies of this API are small; anything bigger is refused before parsing.
+MAX_BODY_BYTES = 64 * 1024
+
+# Access rules, declared per handler and HTTP method in `BaseHandler.access`.
+PUBLIC: Final = "public"
+ADMIN_ONLY: Final = frozenset({Role.ADMIN})
+ADMIN_OR_SUPERVISOR: Final = frozenset({Role.ADMIN, Role.SUPERVISOR})
+ANY_ROLE: Final = frozenset(Role)
+AccessRule = frozenset[Role] | Literal["public"]
+
+# `code` for the errors Tornado raises itself (unknown method, malformed request ...).
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "rate_limited",
+}
+
+StatusProvider = Callable[[], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """What every handler gets from `make_app`."""
+
+    services: Services
+    status_provider: StatusProvider | None
+    clock: Callable[[], float]  # monotonic seconds, for the login throttle
+    login_throttle: LoginThrottle
+
+
+class BaseHandler(RequestHandler):
+    """Checks the bearer token and role in `prepare()`, maps errors in `write_error()`.
+
+    Subclasses declare `access = {"GET": ADMIN_ONLY, ...}`; the methods listed are the only
+    ones served (others get 405), and a method without a rule cannot be reached.
+    """
+
+    access: ClassVar[Mapping[str, AccessRule]] = {}
+    current_user: UserView | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "SUPPORTED_METHODS" not in cls.__dict__:
+            cls.SUPPORTED_METHODS = tuple(cls.access)
+
+    def initialize(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+        self.services = ctx.services
+
+    def set_default_headers(self) -> None:
+        self.clear_header("Server")
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        # Responses carry tokens and private data: no cache may keep them.
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def compute_etag(self) -> None:
+        return None
+
+    def prepare(self) -> None:
+        if len(self.request.body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"request body larger than {MAX_BODY_BYTES} bytes")
+        rule = self.access[self.request.method]
+        if rule == PUBLIC:
+            return
+        token = self.bearer_token()
+        if token is None:
+            raise Unauthorized("missing bearer token")
+        user = self.services.users.user_for_token(token)
+        if user is None:
+            raise Unauthorized("invalid or expired token")
+        if user.role not in rule:
+            raise Forbidden(f"role {user.role} may not {self.request.method} this resource")
+        self.current_user = user
+
+    def bearer_token(self) -> str | None:
+        """The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1), else None."""
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        return token
+
+    def json_body(
+        self, fields: Mapping[str, type], *, required: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """The body as a JSON object holding only `fields` (name -> type), `required` present."""
+        try:
+            data = json.loads(self.request.body, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise BadJson("request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest("request body: expected a JSON object")
+        for name in data:
+            if name not in fields:
+                raise InvalidRequest(f"{name}: unknown field", field=name)
+        for name in required:
+            if name not in data:
+                raise InvalidRequest(f"{name}: required", field=name)
+        for name, value in data.items():
+            expected = fields[name]
+            if not isinstance(value, expected) or (
+                isinstance(value, bool) and expected is not bool
+            ):
+                raise InvalidRequest(f"{name}: expected {_JSON_TYPES[expected]}", field=name)
+        return data
+
+    def query_params(self, allowed: Collection[str]) -> dict[str, str]:
+        """The query parameters (last value of each), refusing names not in `allowed`."""
+        for name in self.request.query_arguments:
+            if name not in allowed:
+                raise InvalidRequest(f"{name}: unknown query parameter", field=name)
+        return {name: self.get_query_argument(name) for name in self.request.query_arguments}
+
+    def reply(self, data: Mapping[str, Any], status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data, ensure_ascii=False))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        body: dict[str, Any]
+        if isinstance(error, ServiceError | ApiError):
+            self.set_status(error.status)
+            body = {"code": error.code, "message": error.message}
+            if error.field is not None:
+                body["field"] = error.field
+            for name, value in getattr(error, "headers", {}).items():
+                self.set_header(name, value)
+        elif status_code < 500:
+            message = httputil.responses.get(status_code, "Client Error")
+            if isinstance(error, HTTPError) and error.reason:
+                message = error.reason
+            body = {"code": _HTTP_CODES.get(status_code, "bad_request"), "message": message}
+            if status_code == 405:
+                allowed = ", ".join(self.SUPPORTED_METHODS)
+                self.set_header("Allow", allowed)
+                body["message"] = f"method {self.request.method} not allowed; use {allowed}"
+        else:
+            body = {"code": "internal", "message": "internal error"}
+        self.finish(json.dumps({"error": body}, ensure_ascii=False))
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(value, ServiceError | ApiError):
+            # An expected client error, answered with its status; the access log has the rest.
+            log.debug(
+                "%s %s -> %d %s", self.request.method, self.request.path, value.status, value.code
+            )
+            return
+        super().log_exception(typ, value, tb)
+
+
+class NotFoundHandler(BaseHandler):
+    """Every path no route matches: a JSON 404 whatever the method."""
+
+    SUPPORTED_METHODS = RequestHandler.SUPPORTED_METHODS
+    access = {method: PUBLIC for method in RequestHandler.SUPPORTED_METHODS}
+
+    def prepare(self) -> None:
+        raise RouteNotFound(f"no resource at {self.request.path}")
+
+
+_JSON_TYPES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    dict: "an object",
+    list: "an array",
+}
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")

@@ -1,0 +1,86 @@
+"""WAV helpers for media tests: write a pure tone, measure what a recording contains."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_WIDTH = 2  # 16-bit PCM: what pjsua2's player and recorder read and write
+
+
+def write_tone(
+    path: Path | str,
+    frequency: float,
+    seconds: float,
+    sample_rate: int = 8000,
+    amplitude: float = 0.5,
+) -> Path:
+    """Write a mono 16-bit PCM WAV holding a sine at `frequency` Hz; return its path."""
+    path = Path(path)
+    if not 0 < frequency < sample_rate / 2:
+        raise ValueError(f"{frequency} Hz does not fit below Nyquist at {sample_rate} Hz")
+    t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+    samples = np.round(amplitude * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(SAMPLE_WIDTH)
+        out.setframerate(sample_rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+def read_samples(path: Path | str) -> tuple[np.ndarray, int]:
+    """Return (mono float samples in [-1, 1], sample rate) of a 16-bit PCM WAV."""
+    with wave.open(str(path), "rb") as src:
+        if src.getsampwidth() != SAMPLE_WIDTH:
+            raise ValueError(f"{path}: {8 * src.getsampwidth()}-bit samples, expected 16-bit")
+        channels = src.getnchannels()
+        rate = src.getframerate()
+        raw = src.readframes(src.getnframes())
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1)
+    return samples, rate
+
+
+def wav_seconds(path: Path | str) -> float:
+    """Length of a WAV file in seconds, from its header."""
+    with wave.open(str(path), "rb") as src:
+        return src.getnframes() / src.getframerate()
+
+
+def rms(path: Path | str, skip_seconds: float = 0.0) -> float:
+    """Root-mean-square level (0..1) after `skip_seconds`: tells silence from signal."""
+    samples, rate = read_samples(path)
+    tail = samples[int(skip_seconds * rate) :]
+    return float(np.sqrt(np.mean(tail**2))) if tail.size else 0.0
+
+
+def dominant_frequency(wav_path: Path | str, skip_seconds: float = 0.5) -> float:
+    """Frequency in Hz of the strongest spectral peak after `skip_seconds`.
+
+    The start is skipped because a call's first packets carry silence or jitter-buffer
+    warm-up. A Hann window keeps leakage from the cut edges out of the peak, and the peak is
+    refined by parabolic interpolation over the log magnitude, so accuracy is well below the
+    bin width even for a few seconds of audio.
+    """
+    samples, rate = read_samples(wav_path)
+    tail = samples[int(skip_seconds * rate) :]
+    if tail.size < rate // 10:
+        raise ValueError(
+            f"{wav_path}: only {tail.size} samples after skipping {skip_seconds} s; "
+            "the recording is (nearly) empty"
+        )
+    tail = tail - tail.mean()
+    spectrum = np.abs(np.fft.rfft(tail * np.hanning(tail.size)))
+    spectrum[0] = 0.0
+    peak = int(np.argmax(spectrum))
+    offset = 0.0
+    if 0 < peak < spectrum.size - 1:
+        left, centre, right = np.log(spectrum[peak - 1 : peak + 2] + 1e-12)
+        denominator = left - 2 * centre + right
+        if denominator != 0:
+            offset = 0.5 * (left - right) / denominator
+    return float((peak + offset) * rate / tail.size)

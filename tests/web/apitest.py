@@ -1,0 +1,116 @@
+"""A Tornado test case around a real app on a temporary SQLite database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tornado.httpclient import HTTPResponse
+from tornado.testing import AsyncHTTPTestCase
+
+from pbxd.services import Role, build_services
+from pbxd.web import make_app
+
+ADMIN_PASSWORD = "admin-pass-4711"
+
+
+class WallClock:
+    """Settable service clock (token expiry)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class MonotonicClock:
+    """Settable monotonic clock (login rate limit)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ApiTestCase(AsyncHTTPTestCase):
+    status_provider = None
+
+    def setUp(self) -> None:
+        self.data_dir = Path(tempfile.mkdtemp(prefix="pbxd-web-"))
+        self.wall = WallClock()
+        self.monotonic = MonotonicClock()
+        self.services = build_services(self.data_dir, clock=self.wall)
+        self.services.users.ensure_admin(self.data_dir, ADMIN_PASSWORD)
+        self.responses: list[bytes] = []
+        super().setUp()
+
+    def tearDown(self) -> None:
+        super().tearDown()
+        self.services.close()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def get_app(self):
+        return make_app(self.services, status_provider=self.status_provider, clock=self.monotonic)
+
+    def get_httpserver_options(self) -> dict[str, Any]:
+        return {"max_body_size": 1 << 20}
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, HTTPResponse]:
+        """(status, decoded JSON or None, response); every body is kept in self.responses."""
+        all_headers = dict(headers or {})
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if raw is None and body is not None:
+            raw = json.dumps(body).encode()
+        if raw is None and method in ("POST", "PUT", "PATCH"):
+            raw = b""
+        response = self.fetch(
+            path,
+            method=method,
+            body=raw,
+            headers=all_headers,
+            raise_error=False,
+            allow_nonstandard_methods=True,
+        )
+        self.responses.append(response.body or b"")
+        data = json.loads(response.body) if response.body else None
+        return response.code, data, response
+
+    def login(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        status, data, _ = self.call(
+            "POST", "/api/v1/auth/login", {"username": username, "password": password}
+        )
+        assert status == 200, data
+        return data["token"]
+
+    def token_for(self, role: Role) -> str:
+        username = f"{role}-user"
+        self.services.users.create_user(username, f"{role}-password", role)
+        return self.login(username, f"{role}-password")
+
+    def assert_error(self, result: tuple[int, Any, HTTPResponse], status: int, code: str) -> dict:
+        got_status, data, response = result
+        assert got_status == status, (got_status, data)
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert set(data) == {"error"}, data
+        assert data["error"]["code"] == code, data
+        assert isinstance(data["error"]["message"], str) and data["error"]["message"]
+        return data["error"]
