@@ -67,6 +67,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="command that starts pbxd (default: the venv's pbxd script)",
     )
+    parser.add_argument(
+        "--pbxd-digest-algorithms",
+        default="MD5",
+        metavar="LIST",
+        help="pbxd --digest-algorithms (default MD5: sipp 3.6 only does MD5 and reads the first "
+        "challenge; Kamailio offers one MD5 challenge); '' to leave the option out",
+    )
     parser.add_argument("--no-peer", action="store_true", help="measure pbxd only")
     parser.add_argument("--no-pbxd", action="store_true", help="measure the peers only")
     parser.add_argument(
@@ -94,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             hold_ms=args.hold_ms,
             kamailio_children=args.kamailio_children or cores,
             pbxd_command=tuple(shlex.split(args.pbxd_cmd)) if args.pbxd_cmd else None,
+            pbxd_digest_algorithms=args.pbxd_digest_algorithms or None,
             run_peer=not args.no_peer,
             run_pbxd=not args.no_pbxd,
             log=log,

@@ -68,7 +68,11 @@ def _run_sippy(settings: Settings, calls_csv) -> TargetResult:
             UAC_SCENARIO_PLAIN, b2bua.port, calls_csv, settings.workdir, settings.hold_ms
         )
         capacity = measure_capacity(
-            client, seconds=settings.duration, server_cpu=b2bua.cpu_seconds, log=log
+            client,
+            seconds=settings.duration,
+            server_cpu=b2bua.cpu_seconds,
+            helper_cpu=uas.cpu_seconds,
+            log=log,
         )
         result = TargetResult(label, capacity, notes=tuple(notes))
     except (ProcessError, SippError) as exc:
@@ -121,7 +125,11 @@ def _run_pbxd(settings: Settings, calls_csv, callers, callees) -> TargetResult:
             UAC_SCENARIO_AUTH, pbxd.sip_port, calls_csv, settings.workdir, settings.hold_ms
         )
         capacity = measure_capacity(
-            client, seconds=settings.duration, server_cpu=pbxd.cpu_seconds, log=log
+            client,
+            seconds=settings.duration,
+            server_cpu=pbxd.cpu_seconds,
+            helper_cpu=uas.cpu_seconds,
+            log=log,
         )
         result = TargetResult(label, capacity, notes=notes)
     except (ProcessError, SippError) as exc:

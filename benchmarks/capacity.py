@@ -12,6 +12,7 @@ valid if < 1 % of the calls failed and < 1 % of them needed a retransmission.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ MAX_RETRANSMISSION_RATIO = 0.01
 # Probes choose with a margin so that the longer run stays under the limits above.
 PROBE_MAX_RETRANSMISSION_RATIO = 0.001
 MIN_GAIN = 1.05
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def healthy(
@@ -53,6 +55,11 @@ class Capacity:
     final: SippStats
     wall_seconds: float
     server_cpu_seconds: float
+    other_cpu_seconds: float  # everything else on the machine during the measured run
+
+    @property
+    def other_cpu_percent(self) -> float:
+        return 100.0 * self.other_cpu_seconds / self.wall_seconds
 
     @property
     def valid(self) -> bool:
@@ -62,6 +69,14 @@ class Capacity:
     def server_cpu_percent(self) -> float:
         """CPU of the target during the measured run, in % of one core."""
         return 100.0 * self.server_cpu_seconds / self.wall_seconds
+
+    @property
+    def per_cpu_second(self) -> float | None:
+        """Completed calls per CPU-second of the target: its efficiency, which other load
+        on the machine disturbs far less than the rate."""
+        if self.server_cpu_seconds <= 0:
+            return None
+        return self.final.total_successful / self.server_cpu_seconds
 
     @property
     def sipp_cpu_percent(self) -> float:
@@ -74,11 +89,26 @@ def describe(stats: SippStats) -> str:
         if stats.mean_response_ms is not None
         else ""
     )
+    spread = stats.spread()
+    per_second = (
+        f", per second min/median/max {spread[0]:.0f}/{spread[1]:.0f}/{spread[2]:.0f}"
+        if spread is not None and len(stats.per_second) >= 5
+        else ""
+    )
     return (
         f"{stats.rate:9.1f}/s  ok {stats.successful}, failed {stats.failed} "
         f"({100 * stats.failure_ratio:.2f} %), retransmissions {stats.retransmissions}"
-        f"{response}, over {stats.seconds:.1f} s"
+        f"{response}, over {stats.seconds:.1f} s{per_second}"
     )
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat, proc(5))."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice, already in user]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
 
 
 def measure_capacity(
@@ -87,6 +117,7 @@ def measure_capacity(
     seconds: int,
     server_cpu: Callable[[], float],
     log: Callable[[str], None],
+    helper_cpu: Callable[[], float] = lambda: 0.0,
     start: int = 8,
     ceiling: int = 512,
 ) -> Capacity:
@@ -121,10 +152,17 @@ def measure_capacity(
                 break
             concurrency //= 2
     assert best is not None
-    cpu_before = server_cpu()
+    cpu_before, helper_before, machine_before = server_cpu(), helper_cpu(), machine_busy_seconds()
     began = time.monotonic()
     final = client.run(concurrency=best.concurrency, seconds=seconds, warmup=2.0)
     wall = time.monotonic() - began
     cpu_used = server_cpu() - cpu_before
+    others = (
+        machine_busy_seconds()
+        - machine_before
+        - cpu_used
+        - (helper_cpu() - helper_before)
+        - final.sipp_cpu_seconds
+    )
     log(f"    run   {best.concurrency:4d} in flight: {describe(final)}")
-    return Capacity(best.concurrency, tuple(probes), final, wall, cpu_used)
+    return Capacity(best.concurrency, tuple(probes), final, wall, cpu_used, max(others, 0.0))

@@ -60,6 +60,7 @@ def run(settings: Settings) -> Comparison:
             http_port=free_port(tcp=True),
             rtp_ports=free_port_range(200),
             command=settings.pbxd_command,
+            digest_algorithms=settings.pbxd_digest_algorithms,
         )
         try:
             pbxd.start()

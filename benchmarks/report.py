@@ -78,10 +78,17 @@ def log_target(result: TargetResult, server: str, what: str, log: Callable[[str]
         log(f"    ERROR: {result.error}")
         return
     cap = result.capacity
+    efficiency = cap.per_cpu_second
+    per_cpu = f", {efficiency:.0f} {what} per {server} CPU-second" if efficiency else ""
     log(
-        f"    {server} CPU {cap.server_cpu_percent:.0f} % of one core, sipp UAC CPU "
-        f"{cap.sipp_cpu_percent:.0f} %, {cap.concurrency} {what} in flight"
+        f"    {server} CPU {cap.server_cpu_percent:.0f} % of one core{per_cpu}; sipp UAC CPU "
+        f"{cap.sipp_cpu_percent:.0f} %; {cap.concurrency} {what} in flight"
     )
+    if cap.other_cpu_percent > 20:
+        log(
+            f"    WARNING: other processes used {cap.other_cpu_percent:.0f} % of one core during "
+            "the run: the machine was not idle, the rate is disturbed (CPU-second figure less so)"
+        )
     for note in result.notes:
         log(f"    note: {note}")
     if not cap.valid:

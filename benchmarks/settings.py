@@ -16,6 +16,7 @@ class Settings:
     hold_ms: int  # pause between ACK and BYE
     kamailio_children: int
     pbxd_command: tuple[str, ...] | None
+    pbxd_digest_algorithms: str | None
     run_peer: bool
     run_pbxd: bool
     log: Callable[[str], None]

@@ -13,6 +13,7 @@ import csv
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import time
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class SippStats:
     seconds: float
     mean_response_ms: float | None
     sipp_cpu_seconds: float
+    per_second: tuple[float, ...] = ()  # rate in each ~1 s sample of the window
+    total_successful: int = 0  # over the whole run, warm-up included
 
     def __post_init__(self) -> None:
         if self.seconds <= 0:
@@ -56,6 +59,13 @@ class SippStats:
     @property
     def rate(self) -> float:
         return self.successful / self.seconds
+
+    def spread(self) -> tuple[float, float, float] | None:
+        """Lowest, median and highest per-second rate of the window."""
+        if not self.per_second:
+            return None
+        ordered = sorted(self.per_second)
+        return ordered[0], statistics.median(ordered), ordered[-1]
 
     @property
     def attempted(self) -> int:
@@ -118,6 +128,11 @@ def read_window(stat_file: Path, *, warmup: float, sipp_cpu_seconds: float) -> S
         for row in window
         if "ResponseTime1(P)" in row and int(row["SuccessfulCall(P)"]) > 0
     ]
+    samples = []
+    for previous, row in zip([first, *window], window, strict=False):
+        interval = _epoch(row["CurrentTime"]) - _epoch(previous["CurrentTime"])
+        if interval >= 0.5:  # the dump at exit may cover a sliver of a second
+            samples.append(int(row["SuccessfulCall(P)"]) / interval)
     calls = sum(n for _, n in weighted)
     mean_ms = sum(ms * n for ms, n in weighted) / calls if calls else None
     seconds = _epoch(last["CurrentTime"]) - _epoch(first["CurrentTime"])
@@ -128,6 +143,8 @@ def read_window(stat_file: Path, *, warmup: float, sipp_cpu_seconds: float) -> S
         seconds=max(seconds, 1e-3),
         mean_response_ms=mean_ms,
         sipp_cpu_seconds=sipp_cpu_seconds,
+        per_second=tuple(samples),
+        total_successful=int(last["SuccessfulCall(C)"]),
     )
 
 

@@ -27,6 +27,14 @@ def _port_range(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _algorithms(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip().upper() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in ("SHA-256", "MD5")]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"choose from SHA-256 and MD5, not {text!r}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pbxd", description="CooCenter S10 call-center daemon: SIP, media, web API."
@@ -39,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rtp-ports", type=_port_range, default=(10000, 20000),
                         metavar="LOW-HIGH", help="RTP port range (default 10000-20000)")
     parser.add_argument("--realm", default="pbxd", help="SIP digest realm")
+    parser.add_argument(
+        "--digest-algorithms",
+        type=_algorithms,
+        default=("SHA-256", "MD5"),
+        metavar="LIST",
+        help="digest challenges offered, in order (default SHA-256,MD5; old phones that only "
+        "read the first challenge need MD5 first)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
     parser.add_argument("--reload", action="store_true",
                         help="restart when the source changes (development)")
@@ -60,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         http_port=args.http_port,
         rtp_ports=args.rtp_ports,
         realm=args.realm,
+        digest_algorithms=args.digest_algorithms,
         admin_password=os.environ.get("PBXD_ADMIN_PASSWORD") or None,
     )
     if args.reload:

@@ -30,6 +30,7 @@ from pbxd.web.app import make_app
 log = logging.getLogger("pbxd")
 
 REGISTRAR_SWEEP_SECONDS = 30.0
+MAX_HTTP_BODY = 1 << 20  # above the app's own JSON 413 limit, so clients get JSON errors
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Settings:
     http_port: int = 8080
     rtp_ports: tuple[int, int] = (10000, 20000)
     realm: str = "pbxd"
+    digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
     admin_password: str | None = None
 
 
@@ -64,7 +66,9 @@ class Daemon:
         self._db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr")
         key = load_or_create_key(settings.data_dir / "sip-nonce.key")
         self.guard = AuthGuard(
-            DigestAuthenticator(settings.realm, key, started_at=time.time()),
+            DigestAuthenticator(
+                settings.realm, key, algorithms=settings.digest_algorithms, started_at=time.time()
+            ),
             FailureTracker(),
             services.extensions.secret_for,
         )
@@ -89,7 +93,9 @@ class Daemon:
         self.core.add_transport("UDP", udp, s.sip_port)
         self.core.add_transport("TCP", tcp, s.sip_port)
         app = make_app(self.services, status_provider=self.status)
-        self._http_server = app.listen(s.http_port, address=s.bind, xheaders=False)
+        self._http_server = app.listen(
+            s.http_port, address=s.bind, xheaders=False, max_body_size=MAX_HTTP_BODY
+        )
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_registrations())
 
     async def stop(self) -> None:
@@ -152,7 +158,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     if created_password is not None:
         print(f"admin password (shown once, also in {settings.data_dir / 'admin-password'}): "
               f"{created_password}", flush=True)
-    else:
+    elif settings.admin_password is None:
         print(f"admin password: see {settings.data_dir / 'admin-password'}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -185,7 +185,11 @@ class UserService:
             return None, None
         if len(password) > PASSWORD_MAX_LEN:
             return None, None
-        row = User.get_or_none(User.username == username)
+        row = (
+            User.get_or_none(User.username == username)
+            if USERNAME_PATTERN.fullmatch(username)
+            else None
+        )
         return row, row.password_hash if row is not None else DUMMY_HASH
 
 

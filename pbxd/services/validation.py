@@ -17,7 +17,8 @@ def require_text(field: str, value: Any, *, min_len: int = 1, max_len: int) -> s
         raise ValidationError(
             f"{field}: expected {min_len} to {max_len} characters, got {len(value)}", field=field
         )
-    if any(unicodedata.category(char) == "Cc" for char in value):
+    # Cc: control characters; Cs: lone surrogates (JSON "\ud800"), which are not text.
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
         raise ValidationError(f"{field}: control characters are not allowed", field=field)
     return value
 

@@ -54,8 +54,6 @@ _HASHES: dict[str, Callable[[bytes], str]] = {
     "SHA-256": lambda data: hashlib.sha256(data).hexdigest(),
 }
 _CANONICAL = {name.lower(): name for name in ("MD5", "MD5-sess", "SHA-256", "SHA-256-sess")}
-# Challenge order when several are offered: strongest first (RFC 8760 section 2.3, UAS behavior).
-_PREFERENCE = {"SHA-256": 0, "SHA-256-sess": 1, "MD5": 2, "MD5-sess": 3}
 
 
 def canonical_algorithm(name: str | None) -> str:
@@ -428,13 +426,20 @@ def uri_matches(credentials: DigestCredentials | str, request_uri: str) -> bool:
 
     Compared as given first; then, for sip/sips URIs, on scheme + user + host + port only
     (parameters and headers ignored, default port filled in), because phones send the digest
-    uri with or without `;transport=` and similar decorations.
+    uri with or without `;transport=` and similar decorations; a digest uri without a user
+    part matches a Request-URI on the same server.
     """
     digest_uri = credentials.uri if isinstance(credentials, DigestCredentials) else credentials
     if digest_uri == request_uri:
         return True
     left, right = _sip_uri_key(digest_uri), _sip_uri_key(request_uri)
-    return left is not None and left == right
+    if left is None or right is None:
+        return False
+    if left[1] is None:
+        # Some UACs (sipp among them) hash the server's address without the user part; the
+        # server is still the one named, and nonce-count replay protection still applies.
+        return (left[0], left[2], left[3]) == (right[0], right[2], right[3])
+    return left == right
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,7 +506,9 @@ class DigestAuthenticator:
             raise ValueError("algorithms must be a non-empty list without duplicates")
         self.realm = realm
         self.nonce_ttl = nonce_ttl
-        self.algorithms: tuple[str, ...] = tuple(sorted(canonical, key=_PREFERENCE.__getitem__))
+        # Challenges go out in the order given: strongest first is RFC 8760's advice, but a
+        # fleet of old phones that only read the first challenge needs MD5 first.
+        self.algorithms: tuple[str, ...] = tuple(canonical)
         self._key = bytes(key)
         self._realm_bytes = realm.encode("utf-8")
         self._random_bytes = random_bytes
@@ -552,7 +559,7 @@ class DigestAuthenticator:
     def challenges(self, now: float, stale: bool = False) -> list[str]:
         """WWW-Authenticate (401) or Proxy-Authenticate (407) values, one per algorithm.
 
-        Strongest algorithm first (RFC 8760 section 2.3, UAS behavior); all share one nonce.
+        In the configured order (SHA-256 first by default, RFC 8760); all share one nonce.
         """
         nonce = self.issue_nonce(now)
         values = []

@@ -198,8 +198,8 @@ class Headers:
         return f"Headers({self._fields!r})"
 
 
-def _split_header_params(text: str) -> tuple[str, str]:
-    """Split `value;params` at the first ';' outside quotes and <...>."""
+def _split_header_params(text: str) -> tuple[str, str | None]:
+    """Split `value;params` at the first ';' outside quotes and <...>; None: no ';' at all."""
     in_quotes = in_angle = escaped = False
     for i, ch in enumerate(text):
         if escaped:
@@ -215,8 +215,8 @@ def _split_header_params(text: str) -> tuple[str, str]:
         elif ch == ";" and not in_quotes and not in_angle:
             return text[:i].strip(), text[i + 1 :].strip()
     if in_quotes:
-        raise ParseError(f"unterminated quoted string in {text!r}")
-    return text.strip(), ""
+        raise ParseError(f"unterminated quoted string in {text[:60]!r}")
+    return text.strip(), None
 
 
 # quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE (section 25.1); CR and LF never appear.
@@ -229,10 +229,13 @@ def is_quoted_string(text: str) -> bool:
     return bool(_QUOTED.fullmatch(text))
 
 
-def parse_header_params(text: str) -> dict[str, str | None]:
-    """Header parameters (generic-param): token [= token / host / quoted-string]."""
+def parse_header_params(text: str | None) -> dict[str, str | None]:
+    """Header parameters (generic-param): token [= token / host / quoted-string].
+
+    `text` follows the first ';'; None means there was no ';' and so no parameters.
+    """
     params: dict[str, str | None] = {}
-    if not text:
+    if text is None:
         return params
     for part in split_params_quoted(text):
         name, sep, value = part.partition("=")
@@ -294,7 +297,7 @@ class NameAddr:
             rest = text[gt + 1 :].strip()
             if rest and not rest.startswith(";"):
                 raise ParseError(f"garbage after URI in {text[:60]!r}")
-            params = parse_header_params(rest[1:]) if rest else {}
+            params = parse_header_params(rest[1:] if rest else None)
         else:
             # addr-spec form: parameters after the URI belong to the header, not the URI, and
             # the URI then cannot contain ',', ';' or '?' (section 20.10).

@@ -348,14 +348,20 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
 
 def _split_head(data: bytes | bytearray) -> tuple[bytes, bytes, bytes]:
     """(header section, separator, rest); the separator is empty when there is none yet."""
+    end, sep = _head_end(data)
+    if end < 0:
+        return bytes(data), b"", b""
+    return bytes(data[:end]), sep, bytes(data[end + len(sep) :])
+
+
+def _head_end(data: bytes | bytearray) -> tuple[int, bytes]:
+    """Where the empty line ending the header section starts, and its bytes; -1 if none yet."""
     idx = data.find(b"\r\n\r\n")
-    lf_idx = data.find(b"\n\n")
-    if idx >= 0 and (lf_idx < 0 or idx <= lf_idx):
-        return bytes(data[:idx]), b"\r\n\r\n", bytes(data[idx + 4 :])
+    # Bare LF line ends are not RFC 3261 but are sent by some devices; accept them.
+    lf_idx = data.find(b"\n\n", 0, None if idx < 0 else idx)
     if lf_idx >= 0:
-        # Bare LF line ends are not RFC 3261 but are sent by some devices; accept them.
-        return bytes(data[:lf_idx]), b"\n\n", bytes(data[lf_idx + 2 :])
-    return bytes(data), b"", b""
+        return lf_idx, b"\n\n"
+    return idx, b"\r\n\r\n"
 
 
 def _unfold(text: str) -> list[str]:
@@ -463,12 +469,12 @@ class StreamFramer:
         # Keep-alive CRLFs between messages (RFC 5626 section 3.5.1) are skipped.
         while self._buffer[:1] == b"\n" or self._buffer[:2] == b"\r\n":
             del self._buffer[: 1 if self._buffer[:1] == b"\n" else 2]
-        head, sep, _ = _split_head(self._buffer)
-        if not sep:
+        end, sep = _head_end(self._buffer)
+        if end < 0:
             if len(self._buffer) > self._max_size:
                 raise ParseError("header section too large")
             return None
-        total = len(head) + len(sep) + _content_length_of(head)
+        total = end + len(sep) + _content_length_of(bytes(self._buffer[:end]))
         if total > self._max_size:
             raise ParseError("message too large")
         if len(self._buffer) < total:

@@ -25,8 +25,10 @@ Decisions the TU must know:
   same (re-sent because our request was retransmitted) are absorbed.
 - Retransmission timers are rescheduled from their deadline, not from `now`, so the schedule
   is exact (0.5, 1.5, 3.5 ...) even if `handle_timer` is called late.
-- Server transactions in Trying / Proceeding have no timer (the RFC has none): the TU must
-  answer every `RequestReceived`, or call `transport_error` to drop the transaction.
+- An INVITE client in Proceeding has no timer (RFC 3261: ringing may last): the TU ends it with
+  a CANCEL (`make_cancel` + `send_request`); 64*T1 after that CANCEL without a final response
+  the layer gives the INVITE up (section 9.1). Server transactions in Trying / Proceeding have
+  no timer either: the TU must answer every `RequestReceived`.
 """
 
 from __future__ import annotations
@@ -244,8 +246,10 @@ class TransactionTimeout:
     """The transaction failed.
 
     cause "Timer B" / "Timer F": no final response (client; the TU acts as if a 408 arrived);
-    "Timer H": no ACK for our non-2xx final; "Timer L": no ACK for our 2xx within 64*T1 (the TU
-    sends BYE); "transport error": the adapter reported that sending failed.
+    "no final response after CANCEL": the INVITE client gave up 64*T1 after the TU's CANCEL
+    (section 9.1; the TU acts as if a 487 arrived); "Timer H": no ACK for our non-2xx final;
+    "Timer L": no ACK for our 2xx within 64*T1 (the TU sends BYE); "transport error": the
+    adapter reported that sending failed.
     """
 
     transaction: ClientTransaction | ServerTransaction
@@ -442,6 +446,11 @@ class TransactionLayer:
         transaction = ClientTransaction(self, request, peer, key)
         self._clients[key] = transaction
         self._dispatch(transaction, TxEvent.TU_REQUEST, now)
+        if request.method == "CANCEL":
+            invite = self._clients.get((branch.lower(), "INVITE"))
+            if invite is not None:
+                # Section 9.1: without a final 64*T1 after the CANCEL, drop the INVITE.
+                self._dispatch(invite, TxEvent.CANCEL_SENT, now)
         return transaction
 
     def send_response(self, transaction: ServerTransaction, response: Response, now: float) -> None:
@@ -808,7 +817,7 @@ class TransactionLayer:
         self._emit(transaction, AckReceived(given.message, given.peer, transaction))
 
     def _timeout(self, transaction: Transaction, given: _Input) -> None:
-        cause = f"Timer {given.event.timer_name}" if given.event.is_timer else "transport error"
+        cause = given.event.cause
         if isinstance(transaction, ServerTransaction):
             transaction._timeout_reported = True
         self._emit(transaction, TransactionTimeout(transaction, cause))  # type: ignore[arg-type]

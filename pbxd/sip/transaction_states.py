@@ -2,7 +2,9 @@
 
 RFC 3261 sections 17.1.1 (INVITE client, Figure 5), 17.1.2 (non-INVITE client, Figure 6),
 17.2.1 (INVITE server, Figure 7) and 17.2.2 (non-INVITE server, Figure 8), with the "Accepted"
-states and Timers L and M of RFC 6026 section 7; timer values from RFC 3261 Table 4.
+states and Timers L and M of RFC 6026 section 7; timer values from RFC 3261 Table 4. One
+addition to the figures: section 9.1 gives an INVITE client up when no final response came
+64*T1 after its CANCEL (CANCEL_SENT, TIMER_CANCEL).
 
 A row reads: in `state`, on `event`, go to `next_state` and carry out `actions` in order. The
 key `(None, event)` is the creation of the transaction. `TransactionLayer` (transaction.py)
@@ -81,6 +83,7 @@ class TxEvent(Enum):
     RECV_2XX = "a 2xx response arrives"
     RECV_FINAL = "a final response arrives"
     TRANSPORT_ERROR = "the transport reports a failure"
+    CANCEL_SENT = "the TU sends a CANCEL for this INVITE"
     # Timers (section 17 and RFC 6026); TIMER_2XX paces the 2xx retransmissions of 13.3.1.4.
     TIMER_A = "Timer A fires"
     TIMER_B = "Timer B fires"
@@ -95,6 +98,8 @@ class TxEvent(Enum):
     TIMER_L = "Timer L fires"
     TIMER_M = "Timer M fires"
     TIMER_2XX = "the 2xx retransmission timer fires"
+    # Section 9.1: no final response 64*T1 after the CANCEL: the INVITE is given up.
+    TIMER_CANCEL = "the CANCEL timer fires"
 
     @property
     def from_tu(self) -> bool:
@@ -105,9 +110,13 @@ class TxEvent(Enum):
         return self.name.startswith("TIMER_")
 
     @property
-    def timer_name(self) -> str:
-        """The letter of a timer ("B" for TIMER_B), as TransactionTimeout reports it."""
-        return self.name.removeprefix("TIMER_")
+    def cause(self) -> str:
+        """Why a transaction failed, as TransactionTimeout reports it: "Timer B" ..."""
+        if self is TxEvent.TIMER_CANCEL:
+            return "no final response after CANCEL"
+        if self.is_timer:
+            return "Timer " + self.name.removeprefix("TIMER_")
+        return "transport error"
 
 
 Row = tuple[State, tuple[str, ...]]
@@ -136,6 +145,9 @@ INVITE_CLIENT: Table = {
     (_C.PROCEEDING, _E.RECV_2XX): (_C.ACCEPTED, ("deliver_2xx", "start:M")),
     (_C.PROCEEDING, _E.RECV_FINAL): (_C.COMPLETED, ("send_ack", "deliver", "start:D")),
     (_C.PROCEEDING, _E.TRANSPORT_ERROR): (_C.TERMINATED, ("timeout",)),
+    # A CANCEL sent in Calling waits for Timer B; in Completed or Accepted it is too late.
+    (_C.PROCEEDING, _E.CANCEL_SENT): (_C.PROCEEDING, ("start:CANCEL",)),
+    (_C.PROCEEDING, _E.TIMER_CANCEL): (_C.TERMINATED, ("timeout",)),
     # 17.1.1.2: a retransmitted final is answered with the same ACK and not passed up.
     (_C.COMPLETED, _E.RECV_FINAL): (_C.COMPLETED, ("resend_ack",)),
     (_C.COMPLETED, _E.RECV_1XX): (_C.COMPLETED, ()),
@@ -249,6 +261,7 @@ def timer_duration(timer: TxEvent, *, reliable: bool, t1: float, t4: float) -> f
         _E.TIMER_M: 64 * t1,
         # 13.3.1.4: the 2xx is retransmitted end to end, whatever the first hop is.
         _E.TIMER_2XX: t1,
+        _E.TIMER_CANCEL: 64 * t1,
     }
     return values[timer]
 

@@ -109,10 +109,10 @@ def split_hostport(text: str) -> tuple[str, int | None]:
     return host, port
 
 
-def parse_params(text: str, *, what: str = "parameter") -> dict[str, str | None]:
-    """`a=1;b;c=x` (leading ';' already stripped) -> ordered dict with lower-cased names."""
+def parse_params(text: str | None, *, what: str = "parameter") -> dict[str, str | None]:
+    """`a=1;b;c=x` (after the first ';'; None: no ';') -> ordered dict, lower-cased names."""
     params: dict[str, str | None] = {}
-    if not text:
+    if text is None:
         return params
     for part in text.split(";"):
         name, sep, value = part.partition("=")
@@ -168,9 +168,9 @@ class SipUri:
         rest, _, headers = rest.partition("?")
         if not _HEADER_CHARS.fullmatch(headers):
             raise ParseError(f"bad URI headers in {text[:60]!r}")
-        hostport, _, param_text = rest.partition(";")
+        hostport, sep, param_text = rest.partition(";")
         host, port = split_hostport(hostport)
-        params = parse_params(param_text, what="URI parameter")
+        params = parse_params(param_text if sep else None, what="URI parameter")
         return cls(scheme.lower(), host, user, password, port, params, headers)
 
     def serialize(self) -> str:
@@ -264,8 +264,8 @@ class TelUri(AbsoluteUri):
 
     @classmethod
     def parse_rest(cls, rest: str) -> TelUri:
-        number, _, param_text = rest.partition(";")
-        params = parse_params(param_text, what="tel parameter")
+        number, sep, param_text = rest.partition(";")
+        params = parse_params(param_text if sep else None, what="tel parameter")
         # A local number should carry a phone-context (section 5.1.5); phones often omit it.
         digits = _TEL_VISUAL.sub("", number.removeprefix("+"))
         if not _TEL_NUMBER.fullmatch(number) or not digits:

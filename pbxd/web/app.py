@@ -13,7 +13,7 @@ from .auth import LoginHandler, LogoutHandler
 from .base import ApiContext, BaseHandler, NotFoundHandler, StatusProvider
 from .cdr import CdrHandler
 from .extensions import ExtensionHandler, ExtensionsHandler
-from .meta import HealthHandler, OpenApiHandler
+from .meta import HealthHandler, OpenApiHandler, SystemStatusHandler
 from .ratelimit import LoginThrottle
 
 # Paths in OpenAPI template form; `{name}` matches one path segment, passed as `name`.
@@ -24,6 +24,7 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/extensions", ExtensionsHandler),
     ("/api/v1/extensions/{number}", ExtensionHandler),
     ("/api/v1/cdr", CdrHandler),
+    ("/api/v1/system/status", SystemStatusHandler),
     ("/api/v1/openapi.json", OpenApiHandler),
 )
 

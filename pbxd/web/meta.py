@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import PUBLIC, BaseHandler
+from .base import ADMIN_OR_SUPERVISOR, PUBLIC, BaseHandler
 from .openapi import OPENAPI_DOCUMENT
 
 
@@ -10,9 +10,17 @@ class HealthHandler(BaseHandler):
     access = {"GET": PUBLIC}
 
     def get(self) -> None:
+        # Public, so it says nothing about the device beyond being up.
+        self.reply({"status": "ok"})
+
+
+class SystemStatusHandler(BaseHandler):
+    access = {"GET": ADMIN_OR_SUPERVISOR}
+
+    def get(self) -> None:
         status = {"status": "ok"}
         if self.ctx.status_provider is not None:
-            # Extra fields (e.g. SIP registrations); a provider may override "status" itself.
+            # Registrations, active calls, SIP counters (dropped datagrams, 4xx answers ...).
             status.update(self.ctx.status_provider())
         self.reply(status)
 

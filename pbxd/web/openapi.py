@@ -43,7 +43,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
         "/api/v1/health": {
             "get": {
                 "operationId": "getHealth",
-                "summary": "Liveness and status counters",
+                "summary": "Liveness",
                 "security": [],
                 "x-pbxd-roles": "public",
                 "responses": {"200": _json(_ref("Health"), "The daemon is up")},
@@ -156,6 +156,18 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "404": _error("NotFound"),
                 },
             },
+        },
+        "/api/v1/system/status": {
+            "get": {
+                "operationId": "getSystemStatus",
+                "summary": "Registrations, active calls and SIP counters",
+                "x-pbxd-roles": ["admin", "supervisor"],
+                "responses": {
+                    "200": _json(_ref("Health"), "Current status"),
+                    "401": _error("Unauthorized"),
+                    "403": _error("Forbidden"),
+                },
+            }
         },
         "/api/v1/cdr": {
             "get": {

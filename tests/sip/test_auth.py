@@ -415,11 +415,13 @@ def challenge_for(auth: DigestAuthenticator, now: float, algorithm: str = "SHA-2
     raise AssertionError(f"no {algorithm} challenge")
 
 
-def test_challenges_one_per_algorithm_sha256_first() -> None:
+def test_challenges_one_per_algorithm_sha256_first_by_default() -> None:
+    values = DigestAuthenticator(REALM, KEY).challenges(now=100.0)
+    assert [parse_auth_params(value)[1]["algorithm"] for value in values] == ["SHA-256", "MD5"]
     auth = DigestAuthenticator(REALM, KEY, algorithms=("MD5", "SHA-256"))
     values = auth.challenges(now=100.0)
     params = [parse_auth_params(value)[1] for value in values]
-    assert [p["algorithm"] for p in params] == ["SHA-256", "MD5"]
+    assert [p["algorithm"] for p in params] == ["MD5", "SHA-256"]
     for p in params:
         assert p["realm"] == REALM
         assert p["qop"] == "auth"
@@ -971,7 +973,8 @@ def test_realm_with_quotes_is_escaped_in_challenge() -> None:
         ("sip:1002@pbx.local:5080", "sip:1002@pbx.local", False),
         ("sip:1002@pbx.local", "sips:1002@pbx.local", False),
         ("sip:Alice@pbx.local", "sip:alice@pbx.local", False),
-        ("sip:pbx.local", "sip:1002@pbx.local", False),
+        ("sip:pbx.local", "sip:1002@pbx.local", True),  # the server, without a user (sipp)
+        ("sip:pbx.local:5080", "sip:1002@pbx.local", False),
         ("tel:+15551234", "tel:+15551234", True),
         ("tel:+15551234", "tel:+15551235", False),
         ("/dir/index.html", "/dir/index.html", True),

@@ -464,3 +464,66 @@ def test_cancel_and_invite_with_the_same_branch_are_two_transactions():
         (invite_tx, 487),
     ]
     assert [a.cseq.method for a in probe.sent("ACK")] == ["ACK"]
+
+
+# --- section 9.1: giving up an INVITE after its CANCEL -------------------------------------------
+
+
+def test_invite_without_final_is_given_up_64_t1_after_the_cancel():
+    from pbxd.sip.transaction import make_cancel
+
+    probe = Probe("UDP")
+    invite = build_request("INVITE")
+    invite_tx = probe.send(invite)
+    probe.receive(invite.response(180, to_tag="b"), at=0.1)
+    probe.advance(100.0)
+    assert invite_tx.state is InviteClientState.PROCEEDING  # rings as long as it likes
+    cancel = make_cancel(invite)
+    cancel_tx = probe.send(cancel, at=100.0)
+    probe.receive(cancel.response(200, to_tag="b"), at=100.1)
+    probe.take()
+    probe.advance(131.99)
+    assert invite_tx.state is InviteClientState.PROCEEDING
+    assert kinds(probe.take()) == ["TransactionTerminated"]  # the CANCEL's, by Timer K
+    probe.advance(132.0)
+    timeout, terminated = probe.take()
+    assert isinstance(timeout, TransactionTimeout) and timeout.transaction is invite_tx
+    assert timeout.cause == "no final response after CANCEL"
+    assert terminated.transaction is invite_tx
+    assert cancel_tx.state is NonInviteClientState.TERMINATED  # Timer K ended it long before
+    assert probe.layer.transaction_count == 0 and probe.layer.get_timer() is None
+
+
+def test_cancel_timer_is_moot_once_a_final_arrives():
+    from pbxd.sip.transaction import make_cancel
+
+    probe = Probe("UDP")
+    invite = build_request("INVITE")
+    invite_tx = probe.send(invite)
+    probe.receive(invite.response(180, to_tag="b"), at=0.1)
+    probe.send(make_cancel(invite), at=1.0)
+    probe.receive(invite.response(487, to_tag="b"), at=1.2)
+    probe.advance(100.0)
+    # Only the CANCEL itself, never answered, times out (Timer F).
+    assert [e.transaction.request.method for e in probe.take(TransactionTimeout)] == ["CANCEL"]
+    assert [e.response.status for e in probe.take(ResponseReceived)] == [180, 487]
+    assert invite_tx.state is InviteClientState.TERMINATED
+
+
+def test_cancel_in_calling_leaves_timer_b_in_charge_and_late_cancel_is_harmless():
+    from pbxd.sip.transaction import make_cancel
+
+    probe = Probe("TCP")
+    invite = build_request("INVITE", transport="TCP")
+    invite_tx = probe.send(invite)
+    probe.send(make_cancel(invite), at=1.0)  # before any provisional: RFC says wait, but
+    probe.advance(32.0)
+    causes = [e.cause for e in probe.take(TransactionTimeout) if e.transaction is invite_tx]
+    assert causes == ["Timer B"]
+
+    probe = Probe("UDP")
+    invite = build_request("INVITE")
+    invite_tx = probe.send(invite)
+    probe.receive(invite.response(486, to_tag="b"))
+    probe.send(make_cancel(invite), at=0.1)  # crossed the final on the wire
+    assert invite_tx.state is InviteClientState.COMPLETED

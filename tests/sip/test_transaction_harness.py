@@ -111,6 +111,7 @@ class Link:
         self.held: list[tuple[str, Request | Response]] = []
         self._rules: list[_Rule] = []
         self._events: dict[str, list] = {CLIENT: [], SERVER: []}
+        self._seen: set[int] = set()  # ids of events handed out by fresh()
 
     # -- faults --------------------------------------------------------------------------------
 
@@ -199,6 +200,12 @@ class Link:
         taken = self.events(side, kind)
         self._events[side] = [e for e in self._events[side] if not any(e is t for t in taken)]
         return taken
+
+    def fresh(self, side: str, kind: type | None = None) -> list:
+        """Events of `kind` not returned by `fresh` before; the record keeps them."""
+        new = [e for e in self.events(side, kind) if id(e) not in self._seen]
+        self._seen.update(id(e) for e in new)
+        return new
 
     def sent(self, sender: str, match: Match = None) -> list[Sent]:
         return [s for s in self.log if s.sender == sender and matches(match, s.message)]

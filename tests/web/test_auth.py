@@ -24,14 +24,18 @@ class HealthTest(ApiTestCase):
         assert (status, data) == (200, {"status": "ok"})
 
 
-class HealthWithStatusProviderTest(ApiTestCase):
+class SystemStatusTest(ApiTestCase):
     @staticmethod
     def status_provider() -> dict:
         return {"sip_registrations": 3}
 
-    def test_provider_fields_are_merged(self) -> None:
+    def test_provider_fields_are_shown_to_admins_only(self) -> None:
         status, data, _ = self.call("GET", "/api/v1/health")
+        assert (status, data) == (200, {"status": "ok"})
+        status, data, _ = self.call("GET", "/api/v1/system/status", token=self.login())
         assert (status, data) == (200, {"status": "ok", "sip_registrations": 3})
+        status, _, _ = self.call("GET", "/api/v1/system/status")
+        assert status == 401
 
 
 class LoginTest(ApiTestCase):
@@ -56,6 +60,11 @@ class LoginTest(ApiTestCase):
             "unauthorized",
         )
         assert wrong == unknown
+        self.assert_error(
+            self.call("POST", "/api/v1/auth/login", {"username": "\ud800", "password": "\udfff"}),
+            401,
+            "unauthorized",
+        )
 
     def test_login_body_is_checked(self) -> None:
         error = self.assert_error(

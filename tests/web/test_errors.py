@@ -53,6 +53,6 @@ class InternalErrorTest(ApiTestCase):
 
     def test_internal_errors_do_not_leak_details(self) -> None:
         with self.assertLogs("tornado.application", level="ERROR"):
-            result = self.call("GET", "/api/v1/health")
+            result = self.call("GET", "/api/v1/system/status", token=self.login())
         error = self.assert_error(result, 500, "internal")
         assert "secret internals" not in error["message"]

@@ -81,6 +81,7 @@ class ExtensionsApiTest(ApiTestCase):
             ({**ALICE, "number": "10a"}, "number", "digits"),
             ({**ALICE, "number": 1001}, "number", "string"),
             ({**ALICE, "name": ""}, "name", "characters"),
+            ({**ALICE, "name": "\ud800"}, "name", "control characters"),
             ({**ALICE, "secret": "short"}, "secret", "8 to 128"),
             ({**ALICE, "secret": "123456789"}, "secret", "10 digits"),
             ({**ALICE, "secret": None}, "secret", "string"),

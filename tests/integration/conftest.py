@@ -1,0 +1,54 @@
+"""Fixtures for end-to-end tests against a real pbxd process and real SIP peers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from .pbxd_process import PbxdProcess
+
+# Extension numbers unique across the session, so that a binding or CDR row left by one test
+# can never be mistaken for another's.
+_numbers = itertools.count(2001)
+
+
+@pytest.fixture(scope="module")
+def pbxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PbxdProcess]:
+    """One daemon per test module: fresh data directory, free ports, admin logged in."""
+    daemon = PbxdProcess(tmp_path_factory.mktemp("pbxd")).start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture
+def new_extension(pbxd: PbxdProcess) -> Callable[[], tuple[str, str]]:
+    """Factory: new_extension() creates an extension and returns (number, secret)."""
+
+    def create() -> tuple[str, str]:
+        number = str(next(_numbers))
+        secret = f"Pw{number}secret"
+        pbxd.create_extension(number, secret, f"Test {number}")
+        return number, secret
+
+    return create
+
+
+@pytest.fixture
+def unused_number() -> str:
+    """A number that no extension has."""
+    return str(next(_numbers) + 5000)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    """Attach the daemon's log to every failed test that used it."""
+    report = yield
+    if report.failed:
+        daemon = getattr(item, "funcargs", {}).get("pbxd")
+        if isinstance(daemon, PbxdProcess):
+            report.sections.append(("pbxd log", daemon.log_tail(20000)))
+    return report
