@@ -39,13 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pbxd", description="CooCenter S10 call-center daemon: SIP, media, web API."
     )
-    parser.add_argument("--data-dir", type=Path, required=True,
-                        help="writable directory for the database, keys and recordings")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        required=True,
+        help="writable directory for the database, keys and recordings",
+    )
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default all)")
     parser.add_argument("--sip-port", type=_port, default=5060, help="SIP UDP+TCP port")
     parser.add_argument("--http-port", type=_port, default=8080, help="web UI and API port")
-    parser.add_argument("--rtp-ports", type=_port_range, default=(10000, 20000),
-                        metavar="LOW-HIGH", help="RTP port range (default 10000-20000)")
+    parser.add_argument(
+        "--rtp-ports",
+        type=_port_range,
+        default=(10000, 20000),
+        metavar="LOW-HIGH",
+        help="RTP port range (default 10000-20000)",
+    )
     parser.add_argument("--realm", default="pbxd", help="SIP digest realm")
     parser.add_argument(
         "--digest-algorithms",
@@ -56,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         "read the first challenge need MD5 first)",
     )
     parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
-    parser.add_argument("--reload", action="store_true",
-                        help="restart when the source changes (development)")
+    parser.add_argument(
+        "--reload", action="store_true", help="restart when the source changes (development)"
+    )
     return parser
 
 

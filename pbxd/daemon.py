@@ -152,12 +152,18 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     daemon = Daemon(settings, services)
     await daemon.start()
     shown = "localhost" if settings.bind in ("0.0.0.0", "::") else settings.bind
-    print(f"pbxd ready: web/API http://{shown}:{settings.http_port}/  "
-          f"SIP udp+tcp {settings.bind}:{settings.sip_port}  "
-          f"RTP {settings.rtp_ports[0]}-{settings.rtp_ports[1]}", flush=True)
+    print(
+        f"pbxd ready: web/API http://{shown}:{settings.http_port}/  "
+        f"SIP udp+tcp {settings.bind}:{settings.sip_port}  "
+        f"RTP {settings.rtp_ports[0]}-{settings.rtp_ports[1]}",
+        flush=True,
+    )
     if created_password is not None:
-        print(f"admin password (shown once, also in {settings.data_dir / 'admin-password'}): "
-              f"{created_password}", flush=True)
+        print(
+            f"admin password (shown once, also in {settings.data_dir / 'admin-password'}): "
+            f"{created_password}",
+            flush=True,
+        )
     elif settings.admin_password is None:
         print(f"admin password: see {settings.data_dir / 'admin-password'}", flush=True)
     stop = asyncio.Event()

@@ -84,8 +84,12 @@ class AuthGuard:
                 peer.host,
                 self.failures.block_for,
             )
-        log.info("authentication of %r from %s failed: %s", credentials.username, peer.host,
-                 result.reason)
+        log.info(
+            "authentication of %r from %s failed: %s",
+            credentials.username,
+            peer.host,
+            result.reason,
+        )
         raise Forbidden("authentication failed")
 
     def _credentials_for_realm(self, values: list[str]) -> DigestCredentials | None:

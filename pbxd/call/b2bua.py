@@ -27,7 +27,6 @@ from pbxd.sip.errors import (
     RequestPending,
     SipError,
     TemporarilyUnavailable,
-    TooManyHops,
 )
 from pbxd.sip.headers import CSeq, Headers, NameAddr
 from pbxd.sip.message import Request, Response
@@ -175,11 +174,23 @@ class B2bua:
 
     def _new_call(self, tx: ServerTransaction, request: Request, peer: Peer) -> None:
         caller = self.guard.authenticate(request, peer, proxy=True)
-        if request.max_forwards == 0:
-            raise TooManyHops()
         uri = request.uri
         target = uri.unescaped_user if isinstance(uri, SipUri) else None
         if not target or not self.extension_exists(target):
+            # Recorded too: the admin sees who dials numbers that do not exist.
+            now = datetime.now(UTC)
+            self.on_call_end(
+                CallRecord.of(
+                    request.call_id,
+                    caller,
+                    target or str(uri),
+                    now,
+                    None,
+                    now,
+                    Disposition.FAILED,
+                    HangupSide.SYSTEM,
+                )
+            )
             raise NotFound(f"no extension {target}")
         if request.content_type != SDP or not request.body:
             # Early offer only for now: every phone we support offers in the INVITE.
@@ -188,8 +199,9 @@ class B2bua:
         tx.user_data = call
         bindings = self.registrar.lookup(target, self.core.now())
         if not bindings:
-            self._fail(call, TemporarilyUnavailable(f"{target} is not registered"),
-                       Disposition.FAILED)
+            self._fail(
+                call, TemporarilyUnavailable(f"{target} is not registered"), Disposition.FAILED
+            )
             return
         self.calls[call.id] = call
         log.info("call %s: %s -> %s (%d contacts)", call.id, caller, target, len(bindings))
@@ -228,7 +240,9 @@ class B2bua:
             self.ring_timeout, self._ring_timeout, call
         )
 
-    def _callee_invite(self, call: Call, binding: Binding, call_id: str, tag: str, sdp: bytes) -> Request:
+    def _callee_invite(
+        self, call: Call, binding: Binding, call_id: str, tag: str, sdp: bytes
+    ) -> Request:
         peer = binding.source
         host = self.core.host_for(peer)
         caller_from = call.request.from_
@@ -255,8 +269,12 @@ class B2bua:
             if call.state in (CallState.SETUP, CallState.RINGING) and all(
                 b.done for b in call.branches
             ):
-                self._fail(call, _failure_for(response), _disposition_for(response.status),
-                           HangupSide.CALLEE)
+                self._fail(
+                    call,
+                    _failure_for(response),
+                    _disposition_for(response.status),
+                    HangupSide.CALLEE,
+                )
 
     def _on_branch_provisional(self, call: Call, branch: Branch, response: Response) -> None:
         branch.provisional = True
@@ -280,7 +298,9 @@ class B2bua:
         elif call.ringing_sent:
             return
         call.ringing_sent = True
-        relay.headers.add("Contact", self.core.contact_for(call.caller_peer, call.callee).serialize())
+        relay.headers.add(
+            "Contact", self.core.contact_for(call.caller_peer, call.callee).serialize()
+        )
         self.core.respond(call.server_tx, relay)
 
     def _on_branch_answer(self, call: Call, branch: Branch, response: Response) -> None:
@@ -475,8 +495,16 @@ class B2bua:
         if call.media is not None:
             call.media.close()
         self.calls.pop(call.id, None)
-        record = CallRecord.of(call.request.call_id, call.caller, call.callee, call.started_at,
-                               call.answered_at, datetime.now(UTC), disposition, side)
+        record = CallRecord.of(
+            call.request.call_id,
+            call.caller,
+            call.callee,
+            call.started_at,
+            call.answered_at,
+            datetime.now(UTC),
+            disposition,
+            side,
+        )
         log.info("call %s ended: %s by %s", call.id, disposition.value, side.value)
         self.on_call_end(record)
 

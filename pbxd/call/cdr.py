@@ -48,5 +48,6 @@ class CallRecord:
     ) -> CallRecord:
         duration = round((end - start).total_seconds())
         billsec = round((end - answer).total_seconds()) if answer is not None else 0
-        return cls(call_id, caller, callee, start, answer, end, duration, billsec, disposition,
-                   hangup_side)
+        return cls(
+            call_id, caller, callee, start, answer, end, duration, billsec, disposition, hangup_side
+        )

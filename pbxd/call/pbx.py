@@ -17,6 +17,7 @@ from pbxd.sip.errors import (
     MethodNotAllowed,
     NotFound,
     NotImplementedMethod,
+    TooManyHops,
 )
 from pbxd.sip.message import Request
 from pbxd.sip.peer import Peer
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_OPTIONS: frozenset[str] = frozenset()  # option tags we implement (none yet)
 CALL_METHODS = ("INVITE", "BYE", "CANCEL", "INFO")
+# Requests the B2BUA passes on to another leg: they obey Max-Forwards (section 16.3 step 3).
+FORWARDED_METHODS = ("INVITE", "BYE", "INFO")
 EVENT_METHODS = ("SUBSCRIBE", "PUBLISH")
 
 
@@ -53,6 +56,8 @@ class Pbx:
             ]
             if unsupported:
                 raise BadExtension(headers=[("Unsupported", ", ".join(unsupported))])
+        if method in FORWARDED_METHODS and request.max_forwards == 0:
+            raise TooManyHops("Max-Forwards reached 0")
         if method == "REGISTER":
             self._register(tx, request, peer)
         elif method == "OPTIONS":

@@ -109,8 +109,9 @@ class SipCore:
         params: dict[str, str | None] = {}
         if peer.transport != "UDP":
             params["transport"] = peer.transport.lower()
-        uri = SipUri("sip", self.host_for(peer), user, port=self.ports[peer.transport],
-                     params=params)
+        uri = SipUri(
+            "sip", self.host_for(peer), user, port=self.ports[peer.transport], params=params
+        )
         return NameAddr(uri)
 
     # -- inbound --------------------------------------------------------------------------------
@@ -168,15 +169,20 @@ class SipCore:
 
     def _respond_statelessly(self, request: Request, status: int, detail: str, peer: Peer) -> None:
         try:
+            # A response needs these to reach its sender and be matched there.
+            request.top_via, request.call_id, request.cseq, request.from_, request.to  # noqa: B018
             response = request.response(status, to_tag=new_branch()[7:])
         except ParseError:
-            return  # not even the headers a response needs
+            self.stats["unanswerable"] += 1
+            return
         response.headers.add("Warning", f'399 pbxd "{detail[:80]}"'.replace("\r", " "))
         self._transmit(response, peer)
 
     # -- outbound -------------------------------------------------------------------------------
 
-    def send_request(self, request: Request, peer: Peer, on_response: ResponseCallback) -> ClientTransaction:
+    def send_request(
+        self, request: Request, peer: Peer, on_response: ResponseCallback
+    ) -> ClientTransaction:
         if "User-Agent" not in request.headers:
             request.headers.add("User-Agent", self.server_header)
         tx = self.layer.send_request(request, peer, self.now())
@@ -190,7 +196,9 @@ class SipCore:
         self.layer.send_response(tx, response, self.now())
         self._pump()
 
-    def respond_error(self, tx: ServerTransaction, error: SipError, to_tag: str | None = None) -> None:
+    def respond_error(
+        self, tx: ServerTransaction, error: SipError, to_tag: str | None = None
+    ) -> None:
         response = tx.request.response(error.status, error.reason, to_tag=to_tag)
         for name, value in error.headers:
             response.headers.add(name, value)
@@ -230,7 +238,10 @@ class SipCore:
             try:
                 app.on_request(event.transaction, event.request, event.peer)
             except SipError as exc:
-                if event.transaction.last_response is None or event.transaction.last_response.status < 200:
+                if (
+                    event.transaction.last_response is None
+                    or event.transaction.last_response.status < 200
+                ):
                     self.respond_error(event.transaction, exc, to_tag=new_branch()[7:])
         elif isinstance(event, ResponseReceived):
             callback = event.transaction.user_data

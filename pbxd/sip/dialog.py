@@ -111,7 +111,9 @@ class Dialog:
             raise ServerInternalError(f"CSeq {cseq.seq} is not above {self.remote_seq}")
         self.remote_seq = cseq.seq
 
-    def create_request(self, method: str, via: Via, *, body: bytes = b"", cseq: int | None = None) -> Request:
+    def create_request(
+        self, method: str, via: Via, *, body: bytes = b"", cseq: int | None = None
+    ) -> Request:
         """A request inside this dialog (section 12.2.1.1); ACK and CANCEL pass `cseq`."""
         if cseq is None:
             self.local_seq += 1

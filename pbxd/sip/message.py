@@ -354,11 +354,11 @@ def _split_head(data: bytes | bytearray) -> tuple[bytes, bytes, bytes]:
     return bytes(data[:end]), sep, bytes(data[end + len(sep) :])
 
 
-def _head_end(data: bytes | bytearray) -> tuple[int, bytes]:
+def _head_end(data: bytes | bytearray, start: int = 0) -> tuple[int, bytes]:
     """Where the empty line ending the header section starts, and its bytes; -1 if none yet."""
-    idx = data.find(b"\r\n\r\n")
+    idx = data.find(b"\r\n\r\n", start)
     # Bare LF line ends are not RFC 3261 but are sent by some devices; accept them.
-    lf_idx = data.find(b"\n\n", 0, None if idx < 0 else idx)
+    lf_idx = data.find(b"\n\n", start, None if idx < 0 else idx)
     if lf_idx >= 0:
         return lf_idx, b"\n\n"
     return idx, b"\r\n\r\n"
@@ -450,6 +450,7 @@ class StreamFramer:
         self._buffer = bytearray()
         self._max_size = max_size
         self._error: ParseError | None = None
+        self._scanned = 0  # no empty line before this offset: bytes fed one by one stay linear
 
     def feed(self, data: bytes) -> list[bytes]:
         """Append bytes and return the whole frames now available; raise ParseError on garbage."""
@@ -469,10 +470,12 @@ class StreamFramer:
         # Keep-alive CRLFs between messages (RFC 5626 section 3.5.1) are skipped.
         while self._buffer[:1] == b"\n" or self._buffer[:2] == b"\r\n":
             del self._buffer[: 1 if self._buffer[:1] == b"\n" else 2]
-        end, sep = _head_end(self._buffer)
+            self._scanned = 0
+        end, sep = _head_end(self._buffer, max(0, self._scanned - 3))
         if end < 0:
             if len(self._buffer) > self._max_size:
                 raise ParseError("header section too large")
+            self._scanned = len(self._buffer)
             return None
         total = end + len(sep) + _content_length_of(bytes(self._buffer[:end]))
         if total > self._max_size:
@@ -481,6 +484,7 @@ class StreamFramer:
             return None
         frame = bytes(self._buffer[:total])
         del self._buffer[:total]
+        self._scanned = 0
         return frame
 
     @property

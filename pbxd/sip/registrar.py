@@ -77,8 +77,17 @@ class Registrar:
                 continue
             q = _q_value(contact)
             updated.append(
-                Binding(aor, _without_expires(contact), source, now + expires, call_id, cseq, q,
-                        user_agent, now)
+                Binding(
+                    aor,
+                    _without_expires(contact),
+                    source,
+                    now + expires,
+                    call_id,
+                    cseq,
+                    q,
+                    user_agent,
+                    now,
+                )
             )
         if len(updated) > self.policy.max_contacts:
             # Keep the newest contacts: a phone that re-boots with a new port should not be

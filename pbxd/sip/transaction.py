@@ -76,6 +76,7 @@ __all__ = [
     "TransactionLayer",
     "TransactionTerminated",
     "TransactionTimeout",
+    "TxEvent",
     "make_ack_for_non_2xx",
     "make_cancel",
     "new_branch",

@@ -242,6 +242,8 @@ class SippCall:
         if self.remote:
             cmd.append(f"{self.remote[0]}:{self.remote[1]}")
         cmd += ["-sf", str(self.scenario_path()), "-m", "1", "-nostdin", "-aa"]
+        # a failed call must not send a BYE of its own: the test reports what went wrong
+        cmd += ["-default_behaviors", "all,-bye"]
         cmd += ["-i", self.local_ip, "-p", str(self.local_port)]
         cmd += ["-t", "t1" if self.transport == "tcp" else "u1"]
         cmd += ["-mp", str(self.media_port or free_port_block(4))]

@@ -527,3 +527,14 @@ def test_cancel_in_calling_leaves_timer_b_in_charge_and_late_cancel_is_harmless(
     probe.receive(invite.response(486, to_tag="b"))
     probe.send(make_cancel(invite), at=0.1)  # crossed the final on the wire
     assert invite_tx.state is InviteClientState.COMPLETED
+
+
+def test_non_invite_proceeding_delivers_each_provisional_then_the_final():
+    probe = Probe("UDP")
+    request = build_request("SUBSCRIBE")
+    tx = probe.send(request)
+    probe.receive(request.response(100), at=0.1)
+    probe.receive(request.response(183, to_tag="n"), at=0.2)
+    probe.receive(request.response(202, to_tag="n"), at=0.3)
+    assert [e.response.status for e in probe.take(ResponseReceived)] == [100, 183, 202]
+    assert tx.state is NonInviteClientState.COMPLETED

@@ -3,6 +3,8 @@ fallback matching, CANCEL lookup and merged requests."""
 
 from __future__ import annotations
 
+import pytest
+
 from pbxd.sip.peer import Peer
 from pbxd.sip.transaction import (
     AckReceived,
@@ -234,6 +236,23 @@ def test_rfc2543_ack_for_2xx_found_by_dialog():
     assert isinstance(ack, AckReceived) and ack.transaction is event.transaction
 
 
+def test_rfc2543_transactions_end_and_are_forgotten():
+    probe = Probe("UDP")
+    probe.receive(legacy())
+    probe.receive(legacy("OPTIONS", uri="tel:+861012345678"))
+    invite_event, options_event = probe.take(RequestReceived)
+    busy = probe.respond(invite_event.transaction, 486, to_tag="b")
+    probe.respond(options_event.transaction, 200, to_tag="o")
+    probe.receive(legacy("ACK", to_tag=busy.to.tag), at=0.1)
+    probe.receive(legacy("OPTIONS", uri="tel:+861012345678"), at=0.2)  # a copy
+    assert probe.times(200) == [0.0, 0.2]
+    probe.advance(40.0)
+    assert kinds(probe.take()) == ["TransactionTerminated"] * 2
+    assert probe.layer.transaction_count == 0 and probe.layer.get_timer() is None
+    probe.receive(legacy(), at=41.0)  # long after: a new transaction
+    assert kinds(probe.take()) == ["RequestReceived"]
+
+
 def test_rfc2543_cancel_finds_its_invite():
     probe = Probe("UDP")
     invite = legacy()
@@ -390,3 +409,54 @@ def test_stray_response_event_fields():
     (event,) = probe.take()
     assert isinstance(event, StrayResponse)
     assert event.response.status == 200 and event.peer == probe.peer
+
+
+def _client_in(state_name, transport="TCP"):
+    probe = Probe(transport)
+    method = "INVITE" if state_name.startswith("INVITE") else "OPTIONS"
+    request = build_request(method, transport=transport)
+    tx = probe.send(request)
+    if state_name.endswith("Proceeding"):
+        probe.receive(request.response(100))
+    return probe, tx
+
+
+def _server_in(state_name, transport="UDP"):
+    probe = Probe(transport)
+    method = "INVITE" if state_name.startswith("INVITE") else "OPTIONS"
+    probe.receive(build_request(method, transport=transport))
+    (event,) = probe.take(RequestReceived)
+    tx = event.transaction
+    if state_name.endswith("Proceeding") and method == "OPTIONS":
+        probe.respond(tx, 100, to_tag=None)
+    elif state_name.endswith("Completed"):
+        probe.respond(tx, 480)
+    return probe, tx
+
+
+@pytest.mark.parametrize(
+    ("side", "state_name"),
+    [
+        ("client", "INVITE Calling"),
+        ("client", "INVITE Proceeding"),
+        ("client", "non-INVITE Trying"),
+        ("client", "non-INVITE Proceeding"),
+        ("server", "INVITE Proceeding"),
+        ("server", "INVITE Completed"),
+        ("server", "non-INVITE Proceeding"),
+        ("server", "non-INVITE Completed"),
+    ],
+)
+def test_transport_error_in_each_pending_state(side, state_name):
+    probe, tx = (_client_in if side == "client" else _server_in)(state_name)
+    assert tx.state.value == state_name.split()[-1]
+    probe.take()
+    probe.layer.transport_error(tx, 1.0)
+    probe.flush()
+    events = probe.take()
+    assert [(type(e).__name__, e.transaction) for e in events] == [
+        ("TransactionTimeout", tx),
+        ("TransactionTerminated", tx),
+    ]
+    assert events[0].cause == "transport error"
+    assert probe.layer.transaction_count == 0 and probe.layer.get_timer() is None

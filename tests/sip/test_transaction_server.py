@@ -329,6 +329,10 @@ def test_non_invite_provisional_then_final_and_copies():
     assert tx.state is NonInviteServerState.PROCEEDING
     probe.receive(request, at=0.5)
     assert probe.times(100) == [0.1, 0.5]
+    probe.respond(tx, 183, at=0.55)  # another provisional: still Proceeding
+    probe.receive(request, at=0.58)
+    assert probe.times(183) == [0.55, 0.58]  # the latest provisional is the one re-sent
+    assert tx.state is NonInviteServerState.PROCEEDING
     probe.respond(tx, 200, at=0.6)
     assert tx.state is NonInviteServerState.COMPLETED
     probe.receive(request, at=1.5)
