@@ -1,7 +1,8 @@
 """`python -m benchmarks` (what `make bench` runs): pbxd side by side with reference peers.
 
-Prints, per benchmark, the probe and measured runs of every target, then one line
-`RESULT <name> <value> <unit> peer=<peer value> ratio=<ours/peer>`. Exit status 0 only
+Prints, per benchmark, the probe and measured runs of every target, then the lines
+`RESULT <name> <value> <unit> peer=<peer value> ratio=<ours/peer>` (rate, then work per
+CPU-second of the target). Exit status 0 only
 if every target that was run gave a valid figure. See benchmarks/README.md.
 """
 
@@ -133,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or list(SUITES):
         comparison = SUITES[name](settings)
         results.append(comparison)
-        log(comparison.result_line())
+        for line in comparison.result_lines():
+            log(line)
         log("")
     log(f"total time {time.monotonic() - began:.0f} s")
 

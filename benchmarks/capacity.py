@@ -133,9 +133,7 @@ def measure_capacity(
         if not _probe_healthy(probe.stats):
             break
         if best is not None and probe.stats.rate < best.stats.rate * MIN_GAIN:
-            if probe.stats.rate > best.stats.rate:
-                best = probe
-            break
+            break  # no real gain: keep the lower concurrency (shorter queues)
         best = probe
         concurrency *= 2
     if best is None:

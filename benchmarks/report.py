@@ -1,10 +1,12 @@
 """Results of one benchmark for pbxd and its peer, and the RESULT line that sums them up.
 
-Each benchmark ends in exactly one line
+Each benchmark ends in two lines of the form
 
     RESULT <name> <value> <unit> peer=<peer value> ratio=<ours/peer>
 
-with `n/a` for a figure that could not be measured (target failed to start, for example).
+first the rate (the headline), then the same work per CPU-second of the target, which
+other load on a shared machine disturbs far less. `n/a` marks a figure that could not be
+measured (target failed to start, for example).
 """
 
 from __future__ import annotations
@@ -34,14 +36,18 @@ class TargetResult:
         return None if self.capacity is None else self.capacity.final.rate
 
     @property
+    def per_cpu_second(self) -> float | None:
+        return None if self.capacity is None else self.capacity.per_cpu_second
+
+    @property
     def valid(self) -> bool:
         return self.capacity is not None and self.capacity.valid
 
 
 @dataclass(frozen=True)
 class Comparison:
-    name: str
-    unit: str
+    name: str  # e.g. register_rate; the CPU line is <prefix>_per_cpu_second
+    unit: str  # e.g. reg/s; the CPU line uses reg/cpu-s
     ours: TargetResult | None  # None: not run (--no-pbxd)
     peer: TargetResult | None  # None: not run (--no-peer)
 
@@ -50,14 +56,31 @@ class Comparison:
         """Every target that was run gave a valid figure."""
         return all(t.valid for t in (self.ours, self.peer) if t is not None)
 
-    def result_line(self) -> str:
-        ours = self.ours.rate if self.ours else None
-        peer = self.peer.rate if self.peer else None
-        ratio = ours / peer if ours is not None and peer else None
-        return (
-            f"RESULT {self.name} {format_rate(ours)} {self.unit} "
-            f"peer={format_rate(peer)} ratio={format_ratio(ratio)}"
-        )
+    def result_lines(self) -> list[str]:
+        cpu_name = self.name.removesuffix("_rate") + "_per_cpu_second"
+        cpu_unit = self.unit.removesuffix("/s") + "/cpu-s"
+        return [
+            _line(
+                self.name,
+                self.unit,
+                self.ours.rate if self.ours else None,
+                self.peer.rate if self.peer else None,
+            ),
+            _line(
+                cpu_name,
+                cpu_unit,
+                self.ours.per_cpu_second if self.ours else None,
+                self.peer.per_cpu_second if self.peer else None,
+            ),
+        ]
+
+
+def _line(name: str, unit: str, ours: float | None, peer: float | None) -> str:
+    ratio = ours / peer if ours is not None and peer else None
+    return (
+        f"RESULT {name} {format_rate(ours)} {unit} "
+        f"peer={format_rate(peer)} ratio={format_ratio(ratio)}"
+    )
 
 
 def format_rate(value: float | None) -> str:

@@ -32,7 +32,7 @@ from pbxd.sip.headers import CSeq, Headers, NameAddr
 from pbxd.sip.message import Request, Response
 from pbxd.sip.peer import Peer
 from pbxd.sip.registrar import Binding, Registrar
-from pbxd.sip.transaction import ClientTransaction, ServerTransaction
+from pbxd.sip.transaction import ClientTransaction, ServerTransaction, make_cancel
 from pbxd.sip.uri import SipUri
 
 from .auth_guard import AuthGuard
@@ -373,18 +373,9 @@ class B2bua:
             branch.cancel_pending = True
 
     def _send_cancel(self, branch: Branch) -> None:
-        """CANCEL of section 9.1: same Request-URI, Call-ID, From, To, top Via and CSeq number."""
         branch.cancel_pending = False
         branch.done = True
-        invite = branch.invite
-        headers = Headers()
-        headers.add("Via", invite.headers.get_list("Via")[0])
-        headers.add("Max-Forwards", "70")
-        for name in ("From", "To", "Call-ID"):
-            headers.add(name, invite.headers.get(name) or "")
-        headers.add("CSeq", CSeq(invite.cseq.seq, "CANCEL").serialize())
-        cancel = Request(headers=headers, method="CANCEL", uri=invite.uri)
-        self.core.send_request(cancel, branch.peer, lambda response: None)
+        self.core.send_request(make_cancel(branch.invite), branch.peer, lambda response: None)
 
     def _fail(
         self,

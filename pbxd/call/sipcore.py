@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
-from pbxd.sip.dialog import new_branch
 from pbxd.sip.errors import InvalidMessage, ParseError, SipError
 from pbxd.sip.headers import NameAddr, Via
 from pbxd.sip.message import Request, Response, parse_message
@@ -29,8 +28,8 @@ from pbxd.sip.transaction import (
     ServerTransaction,
     StrayResponse,
     TransactionLayer,
-    TransactionTerminated,
     TransactionTimeout,
+    new_branch,
 )
 from pbxd.sip.uri import SipUri
 
@@ -141,6 +140,10 @@ class SipCore:
             self.stats["unparsable"] += 1
             log.debug("dropped unparsable datagram from %s: %s", peer, exc.detail)
             return
+        if isinstance(message, Response) and len(message.headers.get_list("Via")) != 1:
+            # Section 8.1.3.3: a response with more than one Via was not meant for us.
+            self.stats["misrouted_responses"] += 1
+            return
         if isinstance(message, Request):
             if self.app is not None and not self.app.admits(message, peer):
                 self.stats["refused_sources"] += 1
@@ -245,7 +248,8 @@ class SipCore:
                     self.respond_error(event.transaction, exc, to_tag=new_branch()[7:])
         elif isinstance(event, ResponseReceived):
             callback = event.transaction.user_data
-            if callback is not None:
+            # A 2xx copy the layer could not yet answer with our ACK: the first copy did it.
+            if callback is not None and not event.retransmission:
                 callback(event.response)
         elif isinstance(event, AckReceived):
             app.on_ack(event.request, event.peer)
@@ -253,13 +257,40 @@ class SipCore:
             tx = event.transaction
             if isinstance(tx, ClientTransaction):
                 if tx.user_data is not None:
-                    tx.user_data(tx.request.response(408))
+                    # Section 9.1: an INVITE that never answers its CANCEL counts as cancelled.
+                    status = 487 if event.cause == "no final response after CANCEL" else 408
+                    tx.user_data(tx.request.response(status))
             else:
                 app.on_server_timeout(tx)
         elif isinstance(event, StrayResponse):
-            log.debug("stray %s from %s", event.response.status, event.peer)
-        elif isinstance(event, TransactionTerminated):
-            pass
+            self._release_stray_answer(event.response, event.peer)
+
+    def _release_stray_answer(self, response: Response, peer: Peer) -> None:
+        """A 2xx to an INVITE nobody waits for (a late fork): ACK it, then hang it up (13.2.2.4).
+
+        Without the INVITE, the dialog is rebuilt from the response alone; good enough to end it.
+        """
+        try:
+            if not (200 <= response.status < 300 and response.cseq.method == "INVITE"):
+                return
+            contacts = response.contacts
+            target = contacts[0].uri if contacts else None
+            if target is None:
+                return
+            for method, seq in (("ACK", response.cseq.seq), ("BYE", response.cseq.seq + 1)):
+                request = Request(method=method, uri=target)
+                request.headers.add("Via", self.make_via(peer).serialize())
+                request.headers.add("Max-Forwards", "70")
+                for name in ("From", "To", "Call-ID"):
+                    request.headers.add(name, response.headers.get(name) or "")
+                request.headers.add("CSeq", f"{seq} {method}")
+                if method == "ACK":
+                    self.layer.send_stateless(request, peer)
+                else:
+                    self.layer.send_request(request, peer, self.now())
+            self.stats["released_stray_answers"] += 1
+        except ParseError:
+            log.debug("stray 2xx from %s could not be released", peer)
 
     def _arm_timer(self) -> None:
         deadline = self.layer.get_timer()

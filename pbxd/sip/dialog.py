@@ -24,11 +24,6 @@ def new_call_id(host: str) -> str:
     return f"{secrets.token_hex(12)}@{host}"
 
 
-def new_branch() -> str:
-    # The magic cookie marks an RFC 3261 branch (section 8.1.1.7).
-    return "z9hG4bK" + secrets.token_hex(10)
-
-
 @dataclass(frozen=True)
 class DialogId:
     call_id: str

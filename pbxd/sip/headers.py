@@ -303,7 +303,7 @@ class NameAddr:
             # the URI then cannot contain ',', ';' or '?' (section 20.10).
             uri_text, param_text = _split_header_params(text)
             if "?" in uri_text or '"' in uri_text:
-                raise ParseError(f"URI with headers must be in <> in {text[:60]!r}")
+                raise ParseError(f"bad addr-spec (URI headers need <>) {text[:60]!r}")
             display = None
             params = parse_header_params(param_text)
         # No LWS inside <> (RFC 4475 section 3.1.2.14): LAQUOT/RAQUOT carry it outside.
@@ -387,7 +387,8 @@ class Via:
         if "branch" in params and not params["branch"]:
             raise ParseError("empty Via branch")
         received, rport = params.get("received", ""), params.get("rport")
-        if received is None or (received and not is_ip_address(received)):
+        # received is an IP address (section 20.42); some servers bracket IPv6 ones.
+        if received is None or (received and not is_ip_address(received.strip("[]"))):
             raise ParseError(f"bad Via received {received!r}")
         if rport is not None:
             parse_digits(rport, "Via rport", 65535)
@@ -504,7 +505,14 @@ def parse_sip_date(text: str) -> datetime:
         raise ParseError(f"bad Date {text[:40]!r}")
     day, month, year, hour, minute, second = match.groups()
     try:
-        return datetime(int(year), _MONTHS.index(month) + 1, int(day), int(hour), int(minute),
-                        int(second), tzinfo=UTC)
+        return datetime(
+            int(year),
+            _MONTHS.index(month) + 1,
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=UTC,
+        )
     except ValueError as exc:
         raise ParseError(f"bad Date {text[:40]!r}") from exc

@@ -197,8 +197,9 @@ def test_brute_force_source_is_blocked_but_others_are_served(
         for attempt in range(12):
             call_id = uuid.uuid4().hex
             challenge = attacker.exchange(
-                attacker.request("REGISTER", f"sip:{pbxd.sip_address}", user=number,
-                                 call_id=call_id)
+                attacker.request(
+                    "REGISTER", f"sip:{pbxd.sip_address}", user=number, call_id=call_id
+                )
             )
             if challenge is None:
                 answers.append(None)
@@ -207,19 +208,32 @@ def test_brute_force_source_is_blocked_but_others_are_served(
             params = parse_auth_params(challenge.headers.get("WWW-Authenticate") or "")[1]
             uri = f"sip:{pbxd.sip_address}"
             response = digest_response(
-                params.get("algorithm"), username=number, realm=params["realm"],
-                password=f"guess-{attempt}", method="REGISTER", uri=uri, nonce=params["nonce"],
-                qop="auth", nc="00000001", cnonce="abcdef",
+                params.get("algorithm"),
+                username=number,
+                realm=params["realm"],
+                password=f"guess-{attempt}",
+                method="REGISTER",
+                uri=uri,
+                nonce=params["nonce"],
+                qop="auth",
+                nc="00000001",
+                cnonce="abcdef",
             )
             credentials = (
                 f'Authorization: Digest username="{number}", realm="{params["realm"]}", '
                 f'nonce="{params["nonce"]}", uri="{uri}", response="{response}", '
-                f'algorithm={params.get("algorithm", "MD5")}, qop=auth, nc=00000001, '
+                f"algorithm={params.get('algorithm', 'MD5')}, qop=auth, nc=00000001, "
                 f'cnonce="abcdef", opaque="{params.get("opaque", "")}"'
             )
             answer = attacker.exchange(
-                attacker.request("REGISTER", uri, user=number, call_id=call_id, cseq="2 REGISTER",
-                                 extra=(credentials,))
+                attacker.request(
+                    "REGISTER",
+                    uri,
+                    user=number,
+                    call_id=call_id,
+                    cseq="2 REGISTER",
+                    extra=(credentials,),
+                )
             )
             answers.append(status_of(answer))
         # Ten wrong passwords are refused, then the source gets no answer at all.
