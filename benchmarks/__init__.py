@@ -1,0 +1,1 @@
+"""Reproducible SIP benchmarks of pbxd against reference peers (see README.md)."""

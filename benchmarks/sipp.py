@@ -110,8 +110,11 @@ def _duration_ms(cell: str) -> float:
 
 def read_window(stat_file: Path, *, warmup: float, sipp_cpu_seconds: float) -> SippStats:
     """Counts between the first sample after `warmup` seconds and the last sample."""
-    with open(stat_file, newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter=";"))
+    try:
+        with open(stat_file, newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter=";"))
+    except OSError as exc:
+        raise SippError(f"sipp wrote no statistics: {exc}") from exc
     if len(rows) < 2:
         raise SippError(f"sipp wrote fewer than two samples to {stat_file}")
     start = _epoch(rows[0]["StartTime"])
@@ -183,9 +186,14 @@ class SippClient:
             "-trace_stat", "-stf", str(stat_file), "-fd", "1",
         ]  # fmt: skip
         _run_to_end(argv, self.workdir / f"{tag}.out", limit=30 + calls / rate)
-        with open(stat_file, newline="") as handle:
-            last = list(csv.DictReader(handle, delimiter=";"))[-1]
-        return int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"])
+        try:
+            with open(stat_file, newline="") as handle:
+                rows = list(csv.DictReader(handle, delimiter=";"))
+        except OSError as exc:
+            raise SippError(f"sipp wrote no statistics: {exc}") from exc
+        if not rows:
+            raise SippError(f"sipp wrote no statistics to {stat_file}")
+        return int(rows[-1]["SuccessfulCall(C)"]), int(rows[-1]["FailedCall(C)"])
 
     def _base_argv(self, tag: str) -> list[str]:
         return [
@@ -231,10 +239,28 @@ def _run_to_end(argv: list[str], out_path: Path, *, limit: float) -> float:
             time.sleep(0.05)
     if proc.returncode in _FATAL_EXIT_CODES:
         tail = out_path.read_bytes().decode(errors="replace").strip().splitlines()[-15:]
+        errors = _error_log_tail(argv)
+        hint = (
+            "\n    hint: sipp 3.6 answers only the first challenge and only with MD5"
+            if "must use MD5" in errors
+            else ""
+        )
         raise SippError(
-            f"sipp failed (exit {proc.returncode}): {' '.join(argv)}\n    " + "\n    ".join(tail)
+            f"sipp failed (exit {proc.returncode}): {' '.join(argv)}\n    "
+            + "\n    ".join(tail)
+            + (f"\n    sipp error log:\n    {errors}" if errors else "")
+            + hint
         )
     return usage.ru_utime + usage.ru_stime
+
+
+def _error_log_tail(argv: list[str], lines: int = 5) -> str:
+    try:
+        path = Path(argv[argv.index("-error_file") + 1])
+        text = path.read_bytes().decode(errors="replace")
+    except (ValueError, IndexError, OSError):
+        return ""
+    return "\n    ".join(line[:300] for line in text.strip().splitlines()[-lines:])
 
 
 def start_uas(scenario: str, *, port: int, workdir: Path) -> Daemon:

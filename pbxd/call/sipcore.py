@@ -13,7 +13,6 @@ import logging
 import socket
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Protocol
 
 from pbxd.sip.errors import InvalidMessage, ParseError, SipError
@@ -152,22 +151,15 @@ class SipCore:
             self.stats[f"rx_{message.method}"] += 1
         self.layer.receive(message, peer, self.now())
 
-    def _mark_received(self, request: Request, peer: Peer) -> Request:
+    @staticmethod
+    def _mark_received(request: Request, peer: Peer) -> Request:
         """RFC 3581 / section 18.2.1: note the real source in the top Via."""
         via = request.top_via
-        params = dict(via.params)
-        if "rport" in params:
-            params["rport"] = str(peer.port)
-            params["received"] = peer.host
-        elif via.host.strip("[]") != peer.host:
-            params["received"] = peer.host
-        else:
-            return request
-        headers = request.headers.copy()
-        vias = request.headers.get_list("Via")
-        headers.remove("Via")
-        headers.prepend("Via", ", ".join([replace(via, params=params).serialize(), *vias[1:]]))
-        request.headers = headers
+        marked = via.with_source(peer.host, peer.port)
+        if marked != via:
+            vias = request.headers.get_list("Via")
+            request.headers.remove("Via")
+            request.headers.prepend("Via", ", ".join([marked.serialize(), *vias[1:]]))
         return request
 
     def _respond_statelessly(self, request: Request, status: int, detail: str, peer: Peer) -> None:

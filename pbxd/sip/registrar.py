@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import BadRequest, IntervalTooBrief, ServerInternalError
+from .errors import BadRequest, IntervalTooBrief, ParseError, ServerInternalError
 from .headers import NameAddr
 from .message import Request
-from .uri import SipUri
+from .uri import SipUri, parse_digits
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,10 @@ class Registrar:
     def _expires_for(self, contact: NameAddr, header_expires: int | None) -> int:
         raw = contact.params.get("expires")
         if raw is not None:
-            if not raw.isdigit():
-                raise BadRequest(f"bad expires parameter {raw!r}")
-            expires = int(raw)
+            try:
+                expires = parse_digits(raw, "expires parameter", 2**32 - 1)
+            except ParseError as exc:
+                raise BadRequest(exc.detail) from exc
         elif header_expires is not None:
             expires = header_expires
         else:

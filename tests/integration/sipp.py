@@ -112,7 +112,8 @@ def parse_message_log(text: str) -> list[SipMessage]:
         intro, _, rest = chunk.partition("\n")
         if "message sent" in intro:
             direction = "sent"
-        elif "message received" in intro:
+        elif "message received" in intro or ("Dead call" in intro and "received" in intro):
+            # a late message for a call whose scenario already ended is still received
             direction = "received"
         else:
             continue

@@ -110,3 +110,9 @@ def test_contact_limit_keeps_the_newest():
     for i in range(3):
         registrar.register("1001", register(f"<sip:1001@10.0.0.{i}>", cseq=i + 1), PHONE, i)
     assert sorted(b.uri.host for b in registrar.lookup("1001", 3.0)) == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_absurd_expires_parameter_is_a_bad_request():
+    registrar = Registrar()
+    with pytest.raises(BadRequest):
+        registrar.register("1001", register("<sip:1001@10.0.0.1>;expires=" + "9" * 5000), PHONE, 0)

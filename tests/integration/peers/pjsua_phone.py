@@ -228,6 +228,19 @@ class PjsuaPhone:
         return "\n".join(lines)
 
 
+def stop_phones(*phones: PjsuaPhone, timeout: float = 8.0) -> None:
+    """Stop several phones at once: each takes about a second to unregister and tear down."""
+    for phone in phones:
+        proc = phone._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                phone.send("quit")
+            except PhoneError:
+                pass
+    for phone in phones:
+        phone.stop(timeout)
+
+
 # --------------------------------------------------------------------------------------------
 # Child process (imports pjsua2)
 # --------------------------------------------------------------------------------------------
