@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def _serve_with_reload(settings: Settings) -> None:
+    import tornado.autoreload
+
+    tornado.autoreload.start()  # must run inside the loop it watches from
+    await serve(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -89,12 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         digest_algorithms=args.digest_algorithms,
         admin_password=os.environ.get("PBXD_ADMIN_PASSWORD") or None,
     )
-    if args.reload:
-        import tornado.autoreload
-
-        tornado.autoreload.start()
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(_serve_with_reload(settings) if args.reload else serve(settings))
     except OSError as exc:
         print(f"pbxd: cannot start: {exc}", file=sys.stderr)
         return 1

@@ -68,6 +68,7 @@ class ExtensionService:
     def __init__(self, clock: Clock = utc_now):
         self._clock = clock
         self._listeners: list[ExtensionListener] = []
+        self._secrets: dict[str, str] | None = None
 
     def create(self, number: str, name: str, secret: str) -> ExtensionView:
         number = validate_number(number)
@@ -122,9 +123,16 @@ class ExtensionService:
         log.info("extension %s deleted", row.number)
 
     def secret_for(self, number: str) -> str | None:
-        """The SIP digest secret of `number`, None when there is no such extension."""
-        row = Extension.select(Extension.secret).where(Extension.number == number).first()
-        return row.secret if row else None
+        """The SIP digest secret of `number`, None when there is no such extension.
+
+        Asked on every REGISTER and INVITE: served from memory, reloaded after each change.
+        """
+        secrets = self._secrets
+        if secrets is None:
+            secrets = self._secrets = dict(
+                Extension.select(Extension.number, Extension.secret).tuples()
+            )
+        return secrets.get(number)
 
     def subscribe(self, callback: ExtensionListener) -> Callable[[], None]:
         """Call `callback(number, deleted)` after each committed change; returns unsubscribe."""
@@ -143,6 +151,7 @@ class ExtensionService:
         return row
 
     def _notify(self, number: str, *, deleted: bool) -> None:
+        self._secrets = None
         # The change is committed: a failing listener must not turn it into an API error.
         for listener in list(self._listeners):
             try:

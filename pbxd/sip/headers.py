@@ -7,10 +7,12 @@ strings and <URIs> in which commas do not separate.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from .errors import ParseError
 from .uri import (
@@ -22,6 +24,8 @@ from .uri import (
     parse_uri,
     split_hostport,
 )
+
+T = TypeVar("T")
 
 COMPACT_FORMS = {
     "a": "Accept-Contact",
@@ -95,6 +99,7 @@ _NOT_COMMA_LISTS = {
 SINGLE_HEADERS = ("Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type")
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_name(name: str) -> str:
     lowered = name.lower()
     if len(lowered) == 1 and lowered in COMPACT_FORMS:
@@ -106,6 +111,13 @@ def canonical_name(name: str) -> str:
 
 def split_commas(value: str) -> list[str]:
     """Split a comma list, ignoring commas inside quoted strings and <...>."""
+    # Fast paths: most values hold no comma, or no quotes and brackets to protect commas in.
+    if '"' not in value:
+        if "," not in value:
+            stripped = value.strip()
+            return [stripped] if stripped else []
+        if "<" not in value:
+            return [part for part in (p.strip() for p in value.split(",")) if part]
     parts: list[str] = []
     current: list[str] = []
     in_quotes = in_angle = escaped = False
@@ -132,23 +144,39 @@ def split_commas(value: str) -> list[str]:
 
 
 class Headers:
-    """Ordered header fields with case-insensitive, compact-form-aware access."""
+    """Ordered header fields with case-insensitive, compact-form-aware access.
 
-    __slots__ = ("_fields",)
+    Parsed values (`memo`) are kept until the next change: the hot path reads Via, From, To,
+    CSeq and Call-ID several times per message, and parsing them once halves its cost.
+    """
+
+    __slots__ = ("_fields", "_memo")
 
     def __init__(self, fields: list[tuple[str, str]] | None = None):
         self._fields: list[tuple[str, str]] = []
+        self._memo: dict[str, Any] = {}
         for name, value in fields or []:
             self.add(name, value)
 
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per key until the headers change; errors are not remembered."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
     def add(self, name: str, value: str) -> None:
+        self._memo.clear()
         self._fields.append((canonical_name(name), value))
 
     def prepend(self, name: str, value: str) -> None:
+        self._memo.clear()
         self._fields.insert(0, (canonical_name(name), value))
 
     def set(self, name: str, value: str) -> None:
         """Replace every field of this name by one, at the place of the first."""
+        self._memo.clear()
         name = canonical_name(name)
         for i, (n, _) in enumerate(self._fields):
             if n == name:
@@ -158,6 +186,7 @@ class Headers:
         self._fields.append((name, value))
 
     def remove(self, name: str) -> None:
+        self._memo.clear()
         name = canonical_name(name)
         self._fields = [f for f in self._fields if f[0] != name]
 
@@ -175,10 +204,13 @@ class Headers:
 
     def get_list(self, name: str) -> list[str]:
         """Every value of a comma-list header, over all its lines."""
+        return list(self.memo("list " + name, lambda: self._split_values(name)))
+
+    def _split_values(self, name: str) -> tuple[str, ...]:
         values = self.get_raw(name)
         if canonical_name(name).lower() in _NOT_COMMA_LISTS:
-            return values
-        return [part for value in values for part in split_commas(value)]
+            return tuple(values)
+        return tuple(part for value in values for part in split_commas(value))
 
     def __contains__(self, name: str) -> bool:
         return self.get(name) is not None

@@ -98,6 +98,9 @@ class Message:
     # ParseError on a malformed value; `validate()` calls them all once at the boundary.
     @property
     def call_id(self) -> str:
+        return self.headers.memo("Call-ID", self._call_id)
+
+    def _call_id(self) -> str:
         value = self.headers.get("Call-ID")
         if not value or any(ch.isspace() for ch in value.strip()):
             raise ParseError("missing or bad Call-ID")
@@ -105,6 +108,9 @@ class Message:
 
     @property
     def cseq(self) -> CSeq:
+        return self.headers.memo("CSeq", self._cseq)
+
+    def _cseq(self) -> CSeq:
         value = self.headers.get("CSeq")
         if value is None:
             raise ParseError("missing CSeq")
@@ -112,6 +118,9 @@ class Message:
 
     @property
     def from_(self) -> NameAddr:
+        return self.headers.memo("From", self._from)
+
+    def _from(self) -> NameAddr:
         value = self.headers.get("From")
         if value is None:
             raise ParseError("missing From")
@@ -119,6 +128,9 @@ class Message:
 
     @property
     def to(self) -> NameAddr:
+        return self.headers.memo("To", self._to)
+
+    def _to(self) -> NameAddr:
         value = self.headers.get("To")
         if value is None:
             raise ParseError("missing To")
@@ -126,10 +138,15 @@ class Message:
 
     @property
     def vias(self) -> list[Via]:
-        return [Via.parse(v) for v in self.headers.get_list("Via")]
+        return list(
+            self.headers.memo("Via", lambda: tuple(map(Via.parse, self.headers.get_list("Via"))))
+        )
 
     @property
     def top_via(self) -> Via:
+        return self.headers.memo("top Via", self._top_via)
+
+    def _top_via(self) -> Via:
         values = self.headers.get_list("Via")
         if not values:
             raise ParseError("missing Via")

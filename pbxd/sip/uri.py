@@ -8,6 +8,7 @@ unchanged by `serialize()`. Escapes (%HH) are kept as written; `unescaped_user` 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,7 @@ def parse_digits(text: str, what: str, maximum: int) -> int:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_host(text: str) -> str:
     """Validate a host (hostname, IPv4 or bracketed IPv6 reference) and return it as written."""
     if text.startswith("["):
@@ -75,6 +77,7 @@ def _is_ipv6(text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip_address(text: str) -> bool:
     """IPv4 or IPv6 address without brackets, as the Via received parameter carries it."""
     if _is_ipv6(text):
@@ -294,5 +297,6 @@ def parse_uri(text: str) -> Uri:
     return AbsoluteUri.parse(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_token(text: str) -> bool:
     return bool(_TOKEN.fullmatch(text))

@@ -15,9 +15,16 @@ _numbers = itertools.count(2001)
 
 
 @pytest.fixture(scope="module")
-def pbxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PbxdProcess]:
-    """One daemon per test module: fresh data directory, free ports, admin logged in."""
-    daemon = PbxdProcess(tmp_path_factory.mktemp("pbxd")).start()
+def pbxd(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PbxdProcess]:
+    """One daemon per test module: fresh data directory, free ports, admin logged in.
+
+    A module may set PBXD_ARGS (a list) for options its peers need, e.g. the digest
+    algorithm order for phones that only read the first challenge.
+    """
+    extra_args = list(getattr(request.module, "PBXD_ARGS", []))
+    daemon = PbxdProcess(tmp_path_factory.mktemp("pbxd"), extra_args=extra_args).start()
     try:
         yield daemon
     finally:

@@ -145,7 +145,7 @@ class PbxdProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # its children (if any) go with it on stop()
+                # same process group as pytest: a Ctrl-C or a group kill reaches it too
             )
         except OSError as exc:
             raise PbxdError(f"cannot run {self.command()[0]}: {exc}") from exc
@@ -202,7 +202,7 @@ class PbxdProcess:
             try:
                 proc.wait(grace)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                proc.kill()
                 proc.wait(5)
         if proc is not None:
             self.returncode = proc.returncode

@@ -7,6 +7,7 @@ no binding or CDR row of another test can interfere.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from .pbxd_process import PbxdProcess, check_cdr_row, to_epoch
 from .sipp import SippCall, SippProcess, SippResult, free_port, run_sipp, start_sipp
 
 pytestmark = pytest.mark.peer
+
+# sipp 3.6 answers only the first challenge, and only MD5: offer it first (both offered)
+PBXD_ARGS = ["--digest-algorithms", "MD5,SHA-256"]
 
 TALK_MS = 1500  # how long answered calls last before the BYE
 
@@ -29,37 +33,49 @@ class Callee:
         return self.uas.wait(timeout=15)
 
 
-def registered_callee(
-    pbxd: PbxdProcess, workdir: Path, number: str, secret: str, scenario: str
-) -> Callee:
-    """Register `number` from a fresh port, then start the UAS `scenario` on that port."""
-    port = free_port()
-    registration = run_sipp(
-        SippCall(
-            "register",
-            workdir,
-            port,
-            remote=(pbxd.host, pbxd.sip_port),
-            user=number,
-            password=secret,
-            name="callee-register",
-            timeout=10,
+@pytest.fixture
+def start_callee(
+    pbxd: PbxdProcess, new_extension, tmp_path: Path
+) -> Iterator[Callable[[str], Callee]]:
+    """Factory: start_callee(scenario) registers a fresh extension from a fresh port, then starts
+    the UAS `scenario` on that port. UAS processes still running at teardown are stopped."""
+    started: list[SippProcess] = []
+
+    def start(scenario: str) -> Callee:
+        number, secret = new_extension()
+        port = free_port()
+        registration = run_sipp(
+            SippCall(
+                "register",
+                tmp_path,
+                port,
+                remote=(pbxd.host, pbxd.sip_port),
+                user=number,
+                password=secret,
+                name="callee-register",
+                timeout=10,
+            )
         )
-    )
-    assert registration.ok, registration.report()
-    uas = start_sipp(
-        SippCall(
-            scenario,
-            workdir,
-            port,
-            user=number,
-            password=secret,
-            duration_ms=TALK_MS,
-            name=f"callee-{scenario}",
-            timeout=20,
+        assert registration.ok, registration.report()
+        uas = start_sipp(
+            SippCall(
+                scenario,
+                tmp_path,
+                port,
+                user=number,
+                password=secret,
+                duration_ms=TALK_MS,
+                name=f"callee-{scenario}",
+                timeout=20,
+            )
         )
-    )
-    return Callee(number, uas.wait_listening())
+        started.append(uas)
+        return Callee(number, uas.wait_listening())
+
+    yield start
+    for uas in started:
+        if uas.proc.poll() is None:
+            uas.stop()
 
 
 def place_call(
@@ -97,17 +113,17 @@ def assert_answered_cdr(pbxd: PbxdProcess, caller: str, callee: str, hangup_side
     check_cdr_row(row)
     assert row["disposition"] == "ANSWERED", row
     assert row["hangup_side"] == hangup_side, row
-    # the call talked for TALK_MS (+ the ring time before the answer is not billed)
+    # billsec runs from the answer to the BYE: the TALK_MS the scenarios wait in between
     assert abs(float(row["billsec"]) - TALK_MS / 1000) <= 1.0, row
     assert to_epoch(row["answer"]) - to_epoch(row["start"]) < 3.0, row
 
 
 @pytest.mark.parametrize("caller_transport", ["udp", "tcp"])
 def test_answered_call_hung_up_by_the_caller(
-    pbxd: PbxdProcess, new_extension, tmp_path: Path, caller_transport: str
+    pbxd: PbxdProcess, new_extension, start_callee, tmp_path: Path, caller_transport: str
 ) -> None:
     caller = new_extension()
-    callee = registered_callee(pbxd, tmp_path, *new_extension(), "uas_answer")
+    callee = start_callee("uas_answer")
 
     a = place_call(pbxd, tmp_path, caller, callee.number, "uac_call", caller_transport)
     b = callee.result()
@@ -121,10 +137,10 @@ def test_answered_call_hung_up_by_the_caller(
 
 
 def test_answered_call_hung_up_by_the_callee(
-    pbxd: PbxdProcess, new_extension, tmp_path: Path
+    pbxd: PbxdProcess, new_extension, start_callee, tmp_path: Path
 ) -> None:
     caller = new_extension()
-    callee = registered_callee(pbxd, tmp_path, *new_extension(), "uas_answer_bye")
+    callee = start_callee("uas_answer_bye")
 
     a = place_call(pbxd, tmp_path, caller, callee.number, "uac_call_wait_bye")
     b = callee.result()
@@ -137,10 +153,10 @@ def test_answered_call_hung_up_by_the_callee(
 
 
 def test_caller_cancels_while_the_callee_rings(
-    pbxd: PbxdProcess, new_extension, tmp_path: Path
+    pbxd: PbxdProcess, new_extension, start_callee, tmp_path: Path
 ) -> None:
     caller = new_extension()
-    callee = registered_callee(pbxd, tmp_path, *new_extension(), "uas_ring_cancel")
+    callee = start_callee("uas_ring_cancel")
 
     a = place_call(pbxd, tmp_path, caller, callee.number, "uac_cancel")
     b = callee.result()
@@ -159,10 +175,10 @@ def test_caller_cancels_while_the_callee_rings(
 
 
 def test_busy_callee_gives_486_to_the_caller(
-    pbxd: PbxdProcess, new_extension, tmp_path: Path
+    pbxd: PbxdProcess, new_extension, start_callee, tmp_path: Path
 ) -> None:
     caller = new_extension()
-    callee = registered_callee(pbxd, tmp_path, *new_extension(), "uas_busy")
+    callee = start_callee("uas_busy")
 
     a = place_call(pbxd, tmp_path, caller, callee.number, "uac_rejected")
     b = callee.result()

@@ -279,7 +279,13 @@ class Baresip:
         with self._lock:
             events = "\n".join(json.dumps(e) for e in self.events)
         log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return (
+        hint = ""
+        if "Register: Function not implemented" in log:
+            hint = (
+                "HINT: baresip 1.0 cannot answer a 401 that offers SHA-256 at all, not even "
+                "next to MD5: the registrar must challenge with MD5 only.\n"
+            )
+        return hint + (
             f"--- baresip {self.user} events ---\n{events}\n"
             f"--- {self.log_path} (tail) ---\n{log[-tail_chars:]}"
         )
