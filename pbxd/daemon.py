@@ -111,6 +111,7 @@ class Daemon:
             "registrations": self.registrar.count(),
             "active_calls": self.b2bua.active_calls(),
             "sip": dict(self.core.stats),
+            "media": self.media.status(),
         }
 
     def _record_call(self, record: CallRecord) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+from collections.abc import Callable
 
 from pbxd.sip.errors import NotAcceptableHere
 from pbxd.sip.sdp import SessionDescription
@@ -28,8 +29,15 @@ def _other(side: str) -> str:
 
 
 class CallMedia:
-    def __init__(self, relay: MediaRelay, caller_ip: str, callee_ip: str):
+    def __init__(
+        self,
+        relay: MediaRelay,
+        caller_ip: str,
+        callee_ip: str,
+        on_close: Callable[[CallMedia], None] = lambda media: None,
+    ):
         self.relay = relay
+        self._on_close = on_close
         session_id = secrets.randbelow(2**62)
         self._sessions = {
             "caller": AnchoredSession(
@@ -81,15 +89,37 @@ class CallMedia:
                 endpoint = None
         self.relay.set_remote(SIDES[side], endpoint)
 
+    def relayed_packets(self) -> int:
+        """RTP packets forwarded so far, both directions."""
+        return sum(self.relay.stats(leg).rtp_packets for leg in Leg)
+
     def close(self) -> None:
-        self.relay.close()
+        if not self.relay.closed:
+            self._on_close(self)
+            self.relay.close()
 
 
 class MediaFactory:
     def __init__(self, bind_ip: str, low_port: int, high_port: int):
         self.allocator = PortAllocator(low_port, high_port)
         self._relays = RelayFactory(bind_ip, self.allocator)
+        self._live: set[CallMedia] = set()
+        self._closed_packets = 0
 
     async def create(self, caller_ip: str, callee_ip: str) -> CallMedia:
         relay = await self._relays.create()
-        return CallMedia(relay, caller_ip, callee_ip)
+        media = CallMedia(relay, caller_ip, callee_ip, on_close=self._closed)
+        self._live.add(media)
+        return media
+
+    def _closed(self, media: CallMedia) -> None:
+        self._live.discard(media)
+        self._closed_packets += media.relayed_packets()
+
+    def status(self) -> dict:
+        return {
+            "calls": len(self._live),
+            "rtp_ports_in_use": self.allocator.in_use,
+            "relayed_rtp_packets": self._closed_packets
+            + sum(media.relayed_packets() for media in self._live),
+        }

@@ -73,7 +73,20 @@ def dominant_frequency(wav_path: Path | str, skip_seconds: float = 0.5) -> float
             f"{wav_path}: only {tail.size} samples after skipping {skip_seconds} s; "
             "the recording is (nearly) empty"
         )
-    tail = tail - tail.mean()
+    return peak_frequency(tail, rate)
+
+
+def window(wav_path: Path | str, start: float, end: float) -> tuple[np.ndarray, int]:
+    """The samples between `start` and `end` seconds (negative: from the end), and the rate."""
+    samples, rate = read_samples(wav_path)
+    length = samples.size / rate
+    start, end = (t if t >= 0 else length + t for t in (start, end))
+    return samples[int(start * rate) : int(end * rate)], rate
+
+
+def peak_frequency(samples: np.ndarray, rate: int) -> float:
+    """The strongest spectral peak of `samples` in Hz (see dominant_frequency)."""
+    tail = samples - samples.mean()
     spectrum = np.abs(np.fft.rfft(tail * np.hanning(tail.size)))
     spectrum[0] = 0.0
     peak = int(np.argmax(spectrum))

@@ -28,7 +28,10 @@ def pbxd(
     try:
         yield daemon
     finally:
-        daemon.stop()
+        code = daemon.stop()
+    # a crash during the module, or an unclean stop, is a failure of its own
+    if code != 0:
+        pytest.fail(f"pbxd ended with exit status {code} on SIGTERM\n{daemon.log_tail()}")
 
 
 @pytest.fixture

@@ -148,6 +148,7 @@ class PbxdProcess:
                 # same process group as pytest: a Ctrl-C or a group kill reaches it too
             )
         except OSError as exc:
+            self._log.close()
             raise PbxdError(f"cannot run {self.command()[0]}: {exc}") from exc
         try:
             self._wait_healthy()

@@ -194,6 +194,8 @@ class SippResult:
             )
         if self.stderr.strip():
             parts += ["--- stderr ---", self.stderr.strip()[-2000:]]
+        if self.screen.strip() and not self.ok:
+            parts += ["--- final screen ---", self.screen.strip()[-2500:]]
         if self.errors.strip():
             parts += ["--- unexpected messages (-trace_err) ---", self.errors.strip()[-4000:]]
         trace = "\n\n".join(

@@ -1,4 +1,4 @@
-"""Malformed and hostile SIP against a running pbxd: the right 4xx, or silence, and it keeps serving.
+"""Malformed and hostile SIP against a running pbxd: the right 4xx or silence, and it serves on.
 
 Raw UDP sockets play the misbehaving peer: nothing here is a SIP stack, so the bytes on the wire
 are exactly what a broken phone or a scanner would send.
@@ -99,9 +99,8 @@ def peer(pbxd: PbxdProcess):
 
 
 def dropped_count(pbxd: PbxdProcess) -> int:
-    status, body = pbxd._request("GET", "/api/v1/system/status")
-    assert status == 200
-    return body["sip"].get("unparsable", 0) + body["sip"].get("invalid", 0)
+    sip = pbxd.api("GET", "/api/v1/system/status")["sip"]
+    return sip.get("unparsable", 0) + sip.get("invalid", 0)
 
 
 def status_of(response: Response | None) -> int | None:

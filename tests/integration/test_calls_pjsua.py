@@ -68,6 +68,9 @@ def test_two_phones_talk_and_the_cdr_matches(
     finally:
         stop_phones(caller, callee)  # closes the recordings
 
+    for phone in (caller, callee):
+        errors = [e for e in phone.events if e["event"] == "error"]
+        assert not errors, phone.diagnostics()
     talked = ended["measured_seconds"]
     assert TALK_SECONDS - 0.5 <= talked <= TALK_SECONDS + 2.0, ended
     for recording, expected, phone in (

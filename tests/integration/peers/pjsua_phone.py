@@ -12,11 +12,13 @@ Events (one JSON object a line, "event" names it, "t" is seconds since the child
     incoming_call   {"remote_uri", "call_id"}
     call_state      {"state", "code", "reason", "role"}   CALLING, EARLY, CONNECTING, CONFIRMED, ...
     media_active    {"codec"}                        audio flowing; player and recorder attached
+    media_state     {"status"}                       active, local_hold, remote_hold, none, error
     call_ended      {"code", "reason", "connect_duration", "total_duration", "measured_seconds"}
     error           {"message"}
     exit            {"reason"}
 Commands: {"cmd": "call", "target": "1002" | "sip:..."}, {"cmd": "answer", "code": 200},
-{"cmd": "hangup", "code": 603}, {"cmd": "quit"}. Closing stdin also means quit.
+{"cmd": "hangup", "code": 603}, {"cmd": "hold"}, {"cmd": "unhold"}, {"cmd": "quit"}.
+Closing stdin also means quit.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import queue
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +57,7 @@ class PjsuaPhone:
     transport: str = "udp"
     play: Path | None = None
     record: Path | None = None
-    log_dir: Path | None = None
+    log_dir: Path | None = None  # pjsua log + the child's stderr; a temp dir when None
     answer_code: int = 200  # what an incoming call is answered with (486: busy)
     ring_seconds: float = 0.2  # 180 Ringing this long before answering
     hangup_after: float | None = None  # seconds after CONFIRMED
@@ -69,6 +72,8 @@ class PjsuaPhone:
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._consumed: set[int] = set()  # indices of events wait_for() returned
         self.port: int | None = None
+        if self.log_dir is None:
+            self.log_dir = Path(tempfile.mkdtemp(prefix=f"pjsua-{self.user}-"))
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -89,19 +94,23 @@ class PjsuaPhone:
             args += ["--hangup-after", str(self.hangup_after)]
         if self.quit_after_call:
             args.append("--quit-after-call")
-        if self.log_dir:
-            args += ["--log-file", str(self.log_path)]
+        args += ["--log-file", str(self.log_path)]
         return args
 
     @property
-    def log_path(self) -> Path | None:
-        return self.log_dir / f"pjsua-{self.user}.log" if self.log_dir else None
+    def log_path(self) -> Path:
+        assert self.log_dir is not None
+        return self.log_dir / f"pjsua-{self.user}.log"
+
+    @property
+    def stderr_path(self) -> Path:
+        assert self.log_dir is not None
+        return self.log_dir / f"pjsua-{self.user}.stderr"
 
     def start(self, ready_timeout: float = 10.0) -> PjsuaPhone:
-        if self.log_dir:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-        stderr_path = self.log_dir / f"pjsua-{self.user}.stderr" if self.log_dir else None
-        self._stderr = open(stderr_path, "w") if stderr_path else subprocess.DEVNULL
+        assert self.log_dir is not None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._stderr = open(self.stderr_path, "w")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
             self.command_line(),
             stdin=subprocess.PIPE,
@@ -153,8 +162,7 @@ class PjsuaPhone:
                 proc.kill()
                 proc.wait(5)
         self._drain()
-        if self._stderr not in (None, subprocess.DEVNULL):
-            self._stderr.close()
+        self._stderr.close()
         return proc.returncode
 
     def __enter__(self) -> PjsuaPhone:
@@ -222,9 +230,10 @@ class PjsuaPhone:
     def diagnostics(self, tail_chars: int = 6000) -> str:
         self._drain()
         lines = [f"--- events of {self.user} ---"] + [json.dumps(e) for e in self.events]
-        for path in (self.log_path,):
-            if path and path.exists():
-                lines += [f"--- {path} (tail) ---", path.read_text(errors="replace")[-tail_chars:]]
+        for path in (self.stderr_path, self.log_path):
+            text = path.read_text(errors="replace").strip() if path.exists() else ""
+            if text:
+                lines += [f"--- {path} (tail) ---", text[-tail_chars:]]
         return "\n".join(lines)
 
 
@@ -377,6 +386,14 @@ def _child_main(argv: list[str]) -> int:
                 op.statusCode = args.answer_code
                 call.hangup(op)
 
+    MEDIA_STATUS = {
+        pj.PJSUA_CALL_MEDIA_NONE: "none",
+        pj.PJSUA_CALL_MEDIA_ACTIVE: "active",
+        pj.PJSUA_CALL_MEDIA_LOCAL_HOLD: "local_hold",
+        pj.PJSUA_CALL_MEDIA_REMOTE_HOLD: "remote_hold",
+        pj.PJSUA_CALL_MEDIA_ERROR: "error",
+    }
+
     class PhoneCall(pj.Call):
         def onCallState(self, prm: Any) -> None:
             info = self.getInfo()
@@ -408,25 +425,30 @@ def _child_main(argv: list[str]) -> int:
             for index, mi in enumerate(info.media):
                 if mi.type != pj.PJMEDIA_TYPE_AUDIO:
                     continue
+                emit("media_state", status=MEDIA_STATUS.get(mi.status, str(mi.status)))
                 if mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE or media["attached"]:
                     continue
-                audio = self.getAudioMedia(index)
-                if args.play:
-                    player = pj.AudioMediaPlayer()
-                    player.createPlayer(args.play)  # loops by default
-                    player.startTransmit(audio)
-                    media["player"] = player
-                if args.record:
-                    recorder = pj.AudioMediaRecorder()
-                    recorder.createRecorder(args.record)
-                    audio.startTransmit(recorder)
-                    media["recorder"] = recorder
                 media["attached"] = True
+                # an exception must not vanish inside the SWIG callback: report it
                 try:
+                    attach_media(self.getAudioMedia(index))
                     codec = self.getStreamInfo(index).codecName
-                except pj.Error:
-                    codec = "?"
+                except pj.Error as exc:
+                    emit("error", message=f"media: {exc.info()}")
+                    continue
                 emit("media_active", codec=codec)
+
+    def attach_media(audio: Any) -> None:
+        if args.play:
+            player = pj.AudioMediaPlayer()
+            player.createPlayer(args.play)  # loops by default
+            player.startTransmit(audio)
+            media["player"] = player
+        if args.record:
+            recorder = pj.AudioMediaRecorder()
+            recorder.createRecorder(args.record)
+            audio.startTransmit(recorder)
+            media["recorder"] = recorder
 
     def release_media() -> None:
         # Closing the recorder writes the WAV header's final sizes.
@@ -461,6 +483,19 @@ def _child_main(argv: list[str]) -> int:
                 call.hangup(op)
             except pj.Error as exc:
                 emit("error", message=f"hangup: {exc.info()}")
+
+    def hold(on: bool) -> None:
+        """A re-INVITE that puts the call on hold (sendonly) or takes it off (sendrecv)."""
+        call = state["call"]
+        if call is None or state["ended"]:
+            emit("error", message="no call to (un)hold")
+            return
+        op = pj.CallOpParam(True)
+        if on:
+            call.setHold(op)
+        else:
+            op.opt.flag = pj.PJSUA_CALL_UNHOLD
+            call.reinvite(op)
 
     acc_cfg = pj.AccountConfig()
     host = args.registrar or "127.0.0.1"
@@ -534,6 +569,8 @@ def _child_main(argv: list[str]) -> int:
                     place_call(str(command["target"]))
                 elif command["cmd"] == "hangup":
                     hangup(int(command.get("code", 603)))
+                elif command["cmd"] in ("hold", "unhold"):
+                    hold(command["cmd"] == "hold")
                 elif command["cmd"] == "answer":
                     call = state["call"]
                     if call is not None:
