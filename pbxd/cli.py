@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="digest challenges offered, in order (default SHA-256,MD5; old phones that only "
         "read the first challenge need MD5 first)",
     )
+    parser.add_argument(
+        "--ring-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long an extension rings before the caller gets 480",
+    )
     parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--reload", action="store_true", help="restart when the source changes (development)"
@@ -94,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         rtp_ports=args.rtp_ports,
         realm=args.realm,
         digest_algorithms=args.digest_algorithms,
+        ring_timeout=args.ring_timeout,
         admin_password=os.environ.get("PBXD_ADMIN_PASSWORD") or None,
     )
     try:

@@ -42,6 +42,7 @@ class Settings:
     rtp_ports: tuple[int, int] = (10000, 20000)
     realm: str = "pbxd"
     digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
+    ring_timeout: float = 60.0
     admin_password: str | None = None
 
 
@@ -80,6 +81,7 @@ class Daemon:
             lambda number: services.extensions.secret_for(number) is not None,
             self.media,
             self._record_call,
+            ring_timeout=settings.ring_timeout,
         )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
         services.extensions.subscribe(self._on_extension_change)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from .pbxd_process import PbxdProcess
+from .sipp import TALK_MS, SippCall, SippProcess, SippResult, free_port, run_sipp, start_sipp
 
 # Extension numbers unique across the session, so that a binding or CDR row left by one test
 # can never be mistaken for another's.
@@ -62,3 +65,57 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
         if isinstance(daemon, PbxdProcess):
             report.sections.append(("pbxd log", daemon.log_tail(20000)))
     return report
+
+
+@dataclass
+class Callee:
+    number: str
+    uas: SippProcess
+
+    def result(self) -> SippResult:
+        return self.uas.wait(timeout=15)
+
+
+@pytest.fixture
+def start_callee(
+    pbxd: PbxdProcess, new_extension, tmp_path: Path
+) -> Iterator[Callable[[str], Callee]]:
+    """Factory: start_callee(scenario) registers a fresh extension from a fresh port, then starts
+    the UAS `scenario` on that port. UAS processes still running at teardown are stopped."""
+    started: list[SippProcess] = []
+
+    def start(scenario: str) -> Callee:
+        number, secret = new_extension()
+        port = free_port()
+        registration = run_sipp(
+            SippCall(
+                "register",
+                tmp_path,
+                port,
+                remote=(pbxd.host, pbxd.sip_port),
+                user=number,
+                password=secret,
+                name="callee-register",
+                timeout=10,
+            )
+        )
+        assert registration.ok, registration.report()
+        uas = start_sipp(
+            SippCall(
+                scenario,
+                tmp_path,
+                port,
+                user=number,
+                password=secret,
+                duration_ms=TALK_MS,
+                name=f"callee-{scenario}",
+                timeout=20,
+            )
+        )
+        started.append(uas)
+        return Callee(number, uas.wait_listening())
+
+    yield start
+    for uas in started:
+        if uas.proc.poll() is None:
+            uas.stop()

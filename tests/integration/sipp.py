@@ -20,6 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "sipp"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -393,3 +394,39 @@ def free_port_block(count: int, host: str = "127.0.0.1") -> int:
         if base + count < 65536 and all(port_is_free(base + i, "udp", host) for i in range(count)):
             return base
     raise OSError(f"no {count} consecutive free UDP ports")
+
+
+TALK_MS = 1500  # how long answered calls last before the BYE
+
+if TYPE_CHECKING:
+    from .pbxd_process import PbxdProcess
+
+
+def place_call(
+    pbxd: PbxdProcess,
+    workdir: Path,
+    caller: tuple[str, str],
+    callee_number: str,
+    scenario: str,
+    transport: str = "udp",
+) -> SippResult:
+    number, secret = caller
+    return run_sipp(
+        SippCall(
+            scenario,
+            workdir,
+            free_port(),
+            remote=(pbxd.host, pbxd.sip_port),
+            transport=transport,
+            user=number,
+            password=secret,
+            service=callee_number,
+            duration_ms=TALK_MS,
+            name=f"caller-{scenario}",
+            timeout=20,
+        )
+    )
+
+
+def requests_seen(result: SippResult) -> list[str]:
+    return [m.method for m in result.received() if not m.is_response]

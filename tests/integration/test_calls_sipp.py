@@ -7,105 +7,17 @@ no binding or CDR row of another test can interfere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from .pbxd_process import PbxdProcess, check_cdr_row, to_epoch
-from .sipp import SippCall, SippProcess, SippResult, free_port, run_sipp, start_sipp
+from .sipp import TALK_MS, place_call, requests_seen
 
 pytestmark = pytest.mark.peer
 
 # sipp 3.6 answers only the first challenge, and only MD5: offer it first (both offered)
 PBXD_ARGS = ["--digest-algorithms", "MD5,SHA-256"]
-
-TALK_MS = 1500  # how long answered calls last before the BYE
-
-
-@dataclass
-class Callee:
-    number: str
-    uas: SippProcess
-
-    def result(self) -> SippResult:
-        return self.uas.wait(timeout=15)
-
-
-@pytest.fixture
-def start_callee(
-    pbxd: PbxdProcess, new_extension, tmp_path: Path
-) -> Iterator[Callable[[str], Callee]]:
-    """Factory: start_callee(scenario) registers a fresh extension from a fresh port, then starts
-    the UAS `scenario` on that port. UAS processes still running at teardown are stopped."""
-    started: list[SippProcess] = []
-
-    def start(scenario: str) -> Callee:
-        number, secret = new_extension()
-        port = free_port()
-        registration = run_sipp(
-            SippCall(
-                "register",
-                tmp_path,
-                port,
-                remote=(pbxd.host, pbxd.sip_port),
-                user=number,
-                password=secret,
-                name="callee-register",
-                timeout=10,
-            )
-        )
-        assert registration.ok, registration.report()
-        uas = start_sipp(
-            SippCall(
-                scenario,
-                tmp_path,
-                port,
-                user=number,
-                password=secret,
-                duration_ms=TALK_MS,
-                name=f"callee-{scenario}",
-                timeout=20,
-            )
-        )
-        started.append(uas)
-        return Callee(number, uas.wait_listening())
-
-    yield start
-    for uas in started:
-        if uas.proc.poll() is None:
-            uas.stop()
-
-
-def place_call(
-    pbxd: PbxdProcess,
-    workdir: Path,
-    caller: tuple[str, str],
-    callee_number: str,
-    scenario: str,
-    transport: str = "udp",
-) -> SippResult:
-    number, secret = caller
-    return run_sipp(
-        SippCall(
-            scenario,
-            workdir,
-            free_port(),
-            remote=(pbxd.host, pbxd.sip_port),
-            transport=transport,
-            user=number,
-            password=secret,
-            service=callee_number,
-            duration_ms=TALK_MS,
-            name=f"caller-{scenario}",
-            timeout=20,
-        )
-    )
-
-
-def requests_seen(result: SippResult) -> list[str]:
-    return [m.method for m in result.received() if not m.is_response]
 
 
 def assert_answered_cdr(pbxd: PbxdProcess, caller: str, callee: str, hangup_side: str) -> None:
@@ -150,6 +62,35 @@ def test_answered_call_hung_up_by_the_callee(
     assert "BYE" in requests_seen(a), a.report()
     assert b.final_status("BYE") == 200, b.report()
     assert_answered_cdr(pbxd, caller[0], callee.number, hangup_side="callee")
+
+
+def test_early_media_is_anchored_and_repeated_in_the_answer(
+    pbxd: PbxdProcess, new_extension, start_callee, tmp_path: Path
+) -> None:
+    """183 with SDP reaches the caller anchored on pbxd; the 200 without SDP gets the same."""
+    caller = new_extension()
+    callee = start_callee("uas_early_media")
+
+    a = place_call(pbxd, tmp_path, caller, callee.number, "uac_call")
+    b = callee.result()
+
+    assert a.ok, a.report()
+    assert b.ok, b.report()
+    progress = [m for m in a.received("INVITE") if m.status == 183]
+    answer = a.final_response("INVITE")
+    assert progress and answer is not None and answer.status == 200, a.report()
+    early, final = sdp_media(progress[0].body), sdp_media(answer.body)
+    low, high = pbxd.rtp_ports
+    assert early[0] == pbxd.host and low <= early[1] <= high, progress[0].body
+    assert final == early, (progress[0].body, answer.body)
+    assert_answered_cdr(pbxd, caller[0], callee.number, hangup_side="caller")
+
+
+def sdp_media(body: str) -> tuple[str, int]:
+    """(c= address, audio port) of an SDP body."""
+    address = next(line.split()[-1] for line in body.splitlines() if line.startswith("c="))
+    port = next(int(line.split()[1]) for line in body.splitlines() if line.startswith("m=audio"))
+    return address, port
 
 
 def test_caller_cancels_while_the_callee_rings(
