@@ -14,7 +14,6 @@ from pathlib import Path
 
 from pbxd.call.auth_guard import AuthGuard
 from pbxd.call.b2bua import B2bua
-from pbxd.call.cdr import CallRecord
 from pbxd.call.pbx import Pbx
 from pbxd.call.sipcore import SipCore
 from pbxd.media.session import MediaFactory
@@ -116,19 +115,7 @@ class Daemon:
             "media": self.media.status(),
         }
 
-    def _record_call(self, record: CallRecord) -> None:
-        entry = CdrEntry(
-            call_id=record.call_id,
-            caller=record.caller,
-            callee=record.callee,
-            start=record.start,
-            answer=record.answer,
-            end=record.end,
-            duration=record.duration,
-            billsec=record.billsec,
-            disposition=record.disposition.value,
-            hangup_side=record.hangup_side.value,
-        )
+    def _record_call(self, entry: CdrEntry) -> None:
         # SQLite commits with fsync: keep them off the event loop, in order, on one thread.
         future = self._db_writer.submit(self.services.cdr.record, entry)
         future.add_done_callback(_log_failure)

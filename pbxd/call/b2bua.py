@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pbxd.media.session import CallMedia, MediaFactory
+from pbxd.services.cdr import CdrEntry
 from pbxd.sip.dialog import Dialog, DialogId, new_call_id, new_tag
 from pbxd.sip.errors import (
     BadRequest,
@@ -36,7 +37,7 @@ from pbxd.sip.transaction import ClientTransaction, ServerTransaction, make_canc
 from pbxd.sip.uri import SipUri
 
 from .auth_guard import AuthGuard
-from .cdr import CallRecord, Disposition, HangupSide
+from .cdr import Disposition, HangupSide, call_record
 from .sipcore import SipCore
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class B2bua:
         registrar: Registrar,
         extension_exists: Callable[[str], bool],
         media: MediaFactory,
-        on_call_end: Callable[[CallRecord], None],
+        on_call_end: Callable[[CdrEntry], None],
         *,
         ring_timeout: float = RING_TIMEOUT,
     ):
@@ -180,7 +181,7 @@ class B2bua:
             # Recorded too: the admin sees who dials numbers that do not exist.
             now = datetime.now(UTC)
             self.on_call_end(
-                CallRecord.of(
+                call_record(
                     request.call_id,
                     caller,
                     target or str(uri),
@@ -486,7 +487,7 @@ class B2bua:
         if call.media is not None:
             call.media.close()
         self.calls.pop(call.id, None)
-        record = CallRecord.of(
+        record = call_record(
             call.request.call_id,
             call.caller,
             call.callee,

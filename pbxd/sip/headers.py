@@ -118,29 +118,39 @@ def split_commas(value: str) -> list[str]:
             return [stripped] if stripped else []
         if "<" not in value:
             return [part for part in (p.strip() for p in value.split(",")) if part]
-    parts: list[str] = []
-    current: list[str] = []
+    return [part for part in (p.strip() for p in _split_unquoted(value, ",")) if part]
+
+
+def _unquoted_positions(text: str, separator: str, *, angle_brackets: bool = True) -> Iterator[int]:
+    """Indices of `separator` outside quoted strings (and <...>); ParseError on an open quote."""
     in_quotes = in_angle = escaped = False
-    for ch in value:
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
-        elif in_quotes and ch == "\\":
-            escaped = True
+        elif in_quotes:
+            if ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_quotes = False
         elif ch == '"' and not in_angle:
-            in_quotes = not in_quotes
-        elif not in_quotes and ch == "<":
+            in_quotes = True
+        elif angle_brackets and ch == "<":
             in_angle = True
-        elif not in_quotes and ch == ">":
+        elif angle_brackets and ch == ">":
             in_angle = False
-        elif ch == "," and not in_quotes and not in_angle:
-            parts.append("".join(current).strip())
-            current = []
-            continue
-        current.append(ch)
+        elif ch == separator and not in_angle:
+            yield i
     if in_quotes:
-        raise ParseError(f"unterminated quoted string in {value!r}")
-    parts.append("".join(current).strip())
-    return [p for p in parts if p]
+        raise ParseError(f"unterminated quoted string in {text[:60]!r}")
+
+
+def _split_unquoted(text: str, separator: str, *, angle_brackets: bool = True) -> list[str]:
+    parts, start = [], 0
+    for i in _unquoted_positions(text, separator, angle_brackets=angle_brackets):
+        parts.append(text[start:i])
+        start = i + 1
+    parts.append(text[start:])
+    return parts
 
 
 class Headers:
@@ -232,23 +242,10 @@ class Headers:
 
 def _split_header_params(text: str) -> tuple[str, str | None]:
     """Split `value;params` at the first ';' outside quotes and <...>; None: no ';' at all."""
-    in_quotes = in_angle = escaped = False
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
-        elif in_quotes and ch == "\\":
-            escaped = True
-        elif ch == '"' and not in_angle:
-            in_quotes = not in_quotes
-        elif not in_quotes and ch == "<":
-            in_angle = True
-        elif not in_quotes and ch == ">":
-            in_angle = False
-        elif ch == ";" and not in_quotes and not in_angle:
-            return text[:i].strip(), text[i + 1 :].strip()
-    if in_quotes:
-        raise ParseError(f"unterminated quoted string in {text[:60]!r}")
-    return text.strip(), None
+    i = next(_unquoted_positions(text, ";"), None)
+    if i is None:
+        return text.strip(), None
+    return text[:i].strip(), text[i + 1 :].strip()
 
 
 # quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE (section 25.1); CR and LF never appear.
@@ -281,21 +278,7 @@ def parse_header_params(text: str | None) -> dict[str, str | None]:
 
 
 def split_params_quoted(text: str) -> list[str]:
-    parts, current, in_quotes, escaped = [], [], False, False
-    for ch in text:
-        if escaped:
-            escaped = False
-        elif in_quotes and ch == "\\":
-            escaped = True
-        elif ch == '"':
-            in_quotes = not in_quotes
-        elif ch == ";" and not in_quotes:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(ch)
-    parts.append("".join(current))
-    return [p.strip() for p in parts]
+    return [part.strip() for part in _split_unquoted(text, ";", angle_brackets=False)]
 
 
 def unquote(text: str) -> str:
@@ -361,17 +344,7 @@ class NameAddr:
 
 
 def _find_unquoted(text: str, char: str) -> int:
-    in_quotes = escaped = False
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
-        elif in_quotes and ch == "\\":
-            escaped = True
-        elif ch == '"':
-            in_quotes = not in_quotes
-        elif ch == char and not in_quotes:
-            return i
-    return -1
+    return next(_unquoted_positions(text, char, angle_brackets=False), -1)
 
 
 def _parse_display(text: str) -> str | None:
