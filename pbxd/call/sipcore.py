@@ -61,12 +61,14 @@ class SipCore:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._local_ips: dict[str, str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- clock and plumbing -------------------------------------------------------------------
 
-    @staticmethod
-    def now() -> float:
-        return asyncio.get_running_loop().time()
+    def now(self) -> float:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop.time()
 
     def add_transport(self, name: str, transport: Transport, port: int) -> None:
         self.transports[name] = transport

@@ -177,6 +177,11 @@ class SipUri:
         return cls(scheme.lower(), host, user, password, port, params, headers)
 
     def serialize(self) -> str:
+        return self._text
+
+    @functools.cached_property
+    def _text(self) -> str:
+        # Instances are not changed after creation (changes go through `with_`): build once.
         out = [self.scheme, ":"]
         if self.user is not None:
             out.append(self.user)

@@ -28,8 +28,7 @@ class _Connection(asyncio.Protocol):
         self.peer: Peer | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = transport  # type: ignore[assignment] # uvloop's is no subclass
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer("TCP", host, port)
         self._owner._connections[(host, port)] = self
