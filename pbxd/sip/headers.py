@@ -123,6 +123,13 @@ def split_commas(value: str) -> list[str]:
 
 def _unquoted_positions(text: str, separator: str, *, angle_brackets: bool = True) -> Iterator[int]:
     """Indices of `separator` outside quoted strings (and <...>); ParseError on an open quote."""
+    if '"' not in text and (not angle_brackets or "<" not in text):
+        # Nothing to skip (the usual case): let str.find do the scanning.
+        i = text.find(separator)
+        while i >= 0:
+            yield i
+            i = text.find(separator, i + 1)
+        return
     in_quotes = in_angle = escaped = False
     for i, ch in enumerate(text):
         if escaped:
@@ -201,16 +208,21 @@ class Headers:
         self._fields = [f for f in self._fields if f[0] != name]
 
     def get(self, name: str, default: str | None = None) -> str | None:
-        name = canonical_name(name)
-        for n, v in self._fields:
-            if n == name:
-                return v
-        return default
+        values = self._index().get(canonical_name(name))
+        return values[0] if values else default
 
     def get_raw(self, name: str) -> list[str]:
         """Every field line of this name, unsplit."""
-        name = canonical_name(name)
-        return [v for n, v in self._fields if n == name]
+        return list(self._index().get(canonical_name(name), ()))
+
+    def _index(self) -> dict[str, list[str]]:
+        return self.memo(" index", self._build_index)
+
+    def _build_index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for name, value in self._fields:
+            index.setdefault(name, []).append(value)
+        return index
 
     def get_list(self, name: str) -> list[str]:
         """Every value of a comma-list header, over all its lines."""
