@@ -84,12 +84,12 @@ def start_callee(
     the UAS `scenario` on that port. UAS processes still running at teardown are stopped."""
     started: list[SippProcess] = []
 
-    def start(scenario: str) -> Callee:
+    def start(scenario: str, register: str = "register") -> Callee:
         number, secret = new_extension()
         port = free_port()
         registration = run_sipp(
             SippCall(
-                "register",
+                register,
                 tmp_path,
                 port,
                 remote=(pbxd.host, pbxd.sip_port),

@@ -64,6 +64,23 @@ def test_answered_call_hung_up_by_the_callee(
     assert_answered_cdr(pbxd, caller[0], callee.number, hangup_side="callee")
 
 
+def test_callee_behind_nat_is_reached_at_its_source_address(
+    pbxd: PbxdProcess, new_extension, start_callee, tmp_path: Path
+) -> None:
+    """Its Contact says 10.255.0.1:5062 (unreachable here); the call still arrives."""
+    caller = new_extension()
+    callee = start_callee("uas_answer", register="register_behind_nat")
+
+    a = place_call(pbxd, tmp_path, caller, callee.number, "uac_call")
+    b = callee.result()
+
+    assert a.ok, a.report()
+    assert b.ok, b.report()
+    invite = b.received("INVITE")[0]
+    assert invite.start_line.startswith(f"INVITE sip:{callee.number}@10.255.0.1:5062"), invite
+    assert_answered_cdr(pbxd, caller[0], callee.number, hangup_side="caller")
+
+
 def test_early_media_is_anchored_and_repeated_in_the_answer(
     pbxd: PbxdProcess, new_extension, start_callee, tmp_path: Path
 ) -> None:
