@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -99,7 +99,12 @@ def sip_options_probe(port: int, *, timeout: float = 0.5) -> bool:
 
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU seconds of the live processes in process group `pgid`."""
-    total_ticks = 0
+    total_ticks = sum(int(fields[11]) + int(fields[12]) for fields in _group_stats(pgid))
+    return total_ticks / _CLOCK_TICKS
+
+
+def _group_stats(pgid: int) -> Iterator[list[str]]:
+    """/proc/<pid>/stat fields after the command name, for each process of group `pgid`."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -109,10 +114,8 @@ def group_cpu_seconds(pgid: int) -> float:
             continue
         # proc(5): the command name is in parentheses and may contain spaces.
         fields = raw[raw.rindex(")") + 2 :].split()
-        if int(fields[2]) != pgid:
-            continue
-        total_ticks += int(fields[11]) + int(fields[12])
-    return total_ticks / _CLOCK_TICKS
+        if int(fields[2]) == pgid:
+            yield fields
 
 
 class Daemon:
@@ -218,14 +221,4 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:  # pragma: no cover - someone else's group
         return True
     # Zombies count as gone: only their parent can reap them.
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+    return any(fields[0] != "Z" for fields in _group_stats(pgid))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import secrets
@@ -141,6 +142,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     created_password = services.users.ensure_admin(settings.data_dir, settings.admin_password)
     daemon = Daemon(settings, services)
     await daemon.start()
+    # What start-up built lives as long as the process: keep it out of every full collection.
+    gc.freeze()
     shown = "localhost" if settings.bind in ("0.0.0.0", "::") else settings.bind
     print(
         f"pbxd ready: web/API http://{shown}:{settings.http_port}/  "

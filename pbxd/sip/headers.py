@@ -183,6 +183,10 @@ class Headers:
             value = self._memo[key] = compute()
             return value
 
+    def forget_parsed(self) -> None:
+        """Drop what `memo` holds (to free memory; values are parsed again when asked for)."""
+        self._memo.clear()
+
     def add(self, name: str, value: str) -> None:
         self._memo.clear()
         self._fields.append((canonical_name(name), value))

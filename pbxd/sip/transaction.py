@@ -353,16 +353,7 @@ def _fingerprint(response: Response) -> tuple:
 
 def make_ack_for_non_2xx(invite: Request, response: Response) -> Request:
     """The ACK of a 300-699 final (section 17.1.1.3), sent by the client transaction itself."""
-    headers = Headers()
-    headers.add("Via", invite.headers.get_list("Via")[0])
-    for value in invite.headers.get_raw("Route"):
-        headers.add("Route", value)
-    headers.add("Max-Forwards", invite.headers.get("Max-Forwards") or "70")
-    headers.add("From", invite.headers.get("From") or "")
-    headers.add("To", response.headers.get("To") or "")
-    headers.add("Call-ID", invite.headers.get("Call-ID") or "")
-    headers.add("CSeq", f"{invite.cseq.seq} ACK")
-    return Request(headers=headers, method="ACK", uri=invite.uri)
+    return _request_in_invite_transaction(invite, "ACK", response.headers.get("To") or "")
 
 
 def make_cancel(invite: Request) -> Request:
@@ -370,16 +361,21 @@ def make_cancel(invite: Request) -> Request:
 
     The TU sends it with `send_request` to the INVITE's peer, after a provisional arrived.
     """
+    return _request_in_invite_transaction(invite, "CANCEL", invite.headers.get("To") or "")
+
+
+def _request_in_invite_transaction(invite: Request, method: str, to: str) -> Request:
+    """ACK and CANCEL copy the INVITE's Request-URI, top Via, Route, From, Call-ID, CSeq number."""
     headers = Headers()
     headers.add("Via", invite.headers.get_list("Via")[0])
     for value in invite.headers.get_raw("Route"):
         headers.add("Route", value)
     headers.add("Max-Forwards", invite.headers.get("Max-Forwards") or "70")
     headers.add("From", invite.headers.get("From") or "")
-    headers.add("To", invite.headers.get("To") or "")
+    headers.add("To", to)
     headers.add("Call-ID", invite.headers.get("Call-ID") or "")
-    headers.add("CSeq", f"{invite.cseq.seq} CANCEL")
-    return Request(headers=headers, method="CANCEL", uri=invite.uri)
+    headers.add("CSeq", f"{invite.cseq.seq} {method}")
+    return Request(headers=headers, method=method, uri=invite.uri)
 
 
 def _trying(request: Request) -> Response:
@@ -472,6 +468,12 @@ class TransactionLayer:
         else:
             event = TxEvent.TU_FINAL
         self._dispatch(transaction, event, now, response, detail=f" ({response.status})")
+        if event is not TxEvent.TU_1XX:
+            # The transaction now mostly absorbs retransmissions (Timers J, H, L: 32 s on UDP):
+            # parsed headers would keep tens of objects alive per request, which makes the
+            # garbage collector's full passes long under load. They re-parse on demand.
+            transaction.request.headers.forget_parsed()
+            response.headers.forget_parsed()
 
     def send_ack_for_2xx(
         self, transaction: ClientTransaction, ack: Request, peer: Peer, now: float
