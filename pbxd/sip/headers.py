@@ -26,6 +26,7 @@ from .uri import (
 )
 
 T = TypeVar("T")
+_MISSING: Any = object()
 
 COMPACT_FORMS = {
     "a": "Accept-Contact",
@@ -177,11 +178,10 @@ class Headers:
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """`compute()` once per key until the headers change; errors are not remembered."""
-        try:
-            return self._memo[key]
-        except KeyError:
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
             value = self._memo[key] = compute()
-            return value
+        return value
 
     def forget_parsed(self) -> None:
         """Drop what `memo` holds (to free memory; values are parsed again when asked for)."""

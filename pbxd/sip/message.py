@@ -294,7 +294,7 @@ class Response(Message):
     def validate(self) -> None:
         try:
             self.cseq  # noqa: B018 - parses and raises on a bad value
-            _validate_common(self)
+            _validate_common(self, routing=False)
         except ParseError as exc:
             raise InvalidMessage(exc.detail, self) from exc
 
@@ -307,7 +307,8 @@ def _with_to_tag(value: str, to_tag: str) -> str:
     return value if to.tag else f"{value};tag={to_tag}"
 
 
-def _validate_common(msg: Message) -> None:
+def _validate_common(msg: Message, *, routing: bool = True) -> None:
+    """Parse what the layers above read; `routing`: Route too (requests only)."""
     for name in SINGLE_HEADERS:
         if len(msg.headers.get_raw(name)) > 1:
             raise ParseError(f"more than one {name}")
@@ -320,7 +321,8 @@ def _validate_common(msg: Message) -> None:
     msg.expires  # noqa: B018
     if "Contact" in msg.headers and not msg.is_wildcard_contact:
         msg.contacts  # noqa: B018
-    msg.route_set  # noqa: B018
+    if routing:
+        msg.route_set  # noqa: B018
     msg.record_routes  # noqa: B018
 
 
