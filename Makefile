@@ -14,19 +14,30 @@ BENCH_DEBS := kamailio
 
 .PHONY: run dev test bench lint deps-test deps-bench venv clean-venv
 
-$(VENV)/.stamp: pyproject.toml
+# One stamp per set of extras: `make run` installs only what the daemon needs.
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+
+$(VENV)/.stamp-run: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.stamp-bench: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q -e '.[test,bench]'
 	touch $@
 
-venv: $(VENV)/.stamp
+venv: $(VENV)/.stamp-test
 
-run: venv
+run: $(VENV)/.stamp-run
 	mkdir -p $(DATA)
 	$(VENV)/bin/pbxd --data-dir $(DATA)
 
-dev: venv
+dev: $(VENV)/.stamp-run
 	mkdir -p $(DATA)
 	$(VENV)/bin/pbxd --data-dir $(DATA) --reload
 
@@ -37,16 +48,16 @@ deps-test:
 	fi
 
 deps-bench: deps-test
-	@dpkg -s $(BENCH_DEBS) >/dev/null 2>&1 || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(BENCH_DEBS))
+	@dpkg -s $(BENCH_DEBS) >/dev/null 2>&1 || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(BENCH_DEBS))
 
-test: venv deps-test
+test: $(VENV)/.stamp-test deps-test
 	$(VENV)/bin/ruff check pbxd tests benchmarks
 	$(PY) -m pytest -q
 
-bench: venv deps-bench
+bench: $(VENV)/.stamp-bench deps-bench
 	$(PY) -m benchmarks
 
-lint: venv
+lint: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check pbxd tests benchmarks
 	$(VENV)/bin/ruff format --check pbxd tests benchmarks
 
