@@ -8,11 +8,13 @@ PIP    := $(VENV)/bin/pip
 DATA   ?= var
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# Debian libraries the media engine loads (cffi, ABI mode: no compiler, no -dev packages).
+RUN_DEBS := libspandsp2 libgsm1 libopus0
 # Debian packages the tests drive as real SIP peers and audio tools.
-TEST_DEBS := sip-tester baresip sox
+TEST_DEBS := $(RUN_DEBS) sip-tester baresip sox
 BENCH_DEBS := kamailio
 
-.PHONY: run dev test bench lint deps-test deps-bench venv clean-venv
+.PHONY: run dev test bench lint deps-run deps-test deps-bench apt-install venv clean-venv
 
 # One stamp per set of extras: `make run` installs only what the daemon needs.
 $(VENV)/bin/python:
@@ -33,22 +35,29 @@ $(VENV)/.stamp-bench: pyproject.toml | $(VENV)/bin/python
 
 venv: $(VENV)/.stamp-test
 
-run: $(VENV)/.stamp-run
+run: $(VENV)/.stamp-run deps-run
 	mkdir -p $(DATA)
 	$(VENV)/bin/pbxd --data-dir $(DATA)
 
-dev: $(VENV)/.stamp-run
+dev: $(VENV)/.stamp-run deps-run
 	mkdir -p $(DATA)
 	$(VENV)/bin/pbxd --data-dir $(DATA) --reload
 
+deps-run:
+	@$(MAKE) --no-print-directory apt-install DEBS="$(RUN_DEBS)"
+
 deps-test:
-	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt-install DEBS="$(TEST_DEBS)"
+
+# Installs the Debian packages in DEBS that are missing (apt lists refreshed only then).
+apt-install:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-deps-bench: deps-test
-	@dpkg -s $(BENCH_DEBS) >/dev/null 2>&1 || ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(BENCH_DEBS))
+deps-bench:
+	@$(MAKE) --no-print-directory apt-install DEBS="$(TEST_DEBS) $(BENCH_DEBS)"
 
 test: $(VENV)/.stamp-test deps-test
 	$(VENV)/bin/ruff check pbxd tests benchmarks
