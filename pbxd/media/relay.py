@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .ports import MediaResourceError, PortAllocator
+from .ports import PortAllocator
+from .sockets import DEFAULT_BIND_ATTEMPTS, bind_pair
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ Addr = tuple[str, int]
 
 MIN_RTP_SIZE = 12  # fixed RTP header (RFC 3550 section 5.1)
 MIN_RTCP_SIZE = 8  # an RR without report blocks (RFC 3550 section 6.4.2)
-DEFAULT_BIND_ATTEMPTS = 8
 
 
 class Leg(enum.StrEnum):
@@ -46,10 +46,6 @@ class Leg(enum.StrEnum):
     @property
     def other(self) -> Leg:
         return Leg.B if self is Leg.A else Leg.A
-
-
-class RelayBindError(MediaResourceError):
-    """No RTP/RTCP port pair could be bound (other programs hold the ports)."""
 
 
 @dataclass(frozen=True)
@@ -227,33 +223,10 @@ class RtpRelay:
 
     async def _open_leg(self, leg: Leg, attempts: int) -> None:
         loop = asyncio.get_running_loop()
-        last_error: OSError | None = None
-        for _ in range(attempts):
-            port = self._allocator.allocate()
-            sockets: list[socket.socket] = []
-            try:
-                for offset in (0, 1):
-                    sock = socket.socket(self._family, socket.SOCK_DGRAM)
-                    sockets.append(sock)
-                    sock.setblocking(False)
-                    sock.bind((self.bind_ip, port + offset))
-            except OSError as exc:
-                for sock in sockets:
-                    sock.close()
-                self._allocator.release(port)
-                last_error = exc
-                # Sockets of a relay closed just now are only released on the next loop
-                # turn; let that happen before trying again.
-                await asyncio.sleep(0)
-                continue
-            self._ports[leg] = port
-            for sock, flow in zip(sockets, (self._rtp[leg], self._rtcp[leg]), strict=True):
-                await loop.create_datagram_endpoint(functools.partial(_same, flow), sock=sock)
-            return
-        raise RelayBindError(
-            f"no RTP port pair could be bound on {self.bind_ip} "
-            f"after {attempts} attempts: {last_error}"
-        )
+        port, rtp, rtcp = await bind_pair(self.bind_ip, self._allocator, attempts)
+        self._ports[leg] = port
+        for sock, flow in ((rtp, self._rtp[leg]), (rtcp, self._rtcp[leg])):
+            await loop.create_datagram_endpoint(functools.partial(_same, flow), sock=sock)
 
     @property
     def closed(self) -> bool:
