@@ -1,0 +1,450 @@
+"""The media engine: RTP endpoints, a 20 ms tick, bridges, players, recorders, DTMF.
+
+The asyncio adapter around the pure parts (stream.py, mixer.py, player.py ...). Call control
+uses the narrow command interface below and never touches packets:
+
+    endpoint = await engine.create_endpoint(local_ip)      # an RTP leg with its own SDP
+    engine.bridge([a, b])  /  engine.bridge([a, b, sup], whisper(sup, a, b))
+    engine.play(endpoint, prompts, loop=False)             # heard by that endpoint's far end
+    engine.record(bridge, path, "wav-pcm16", channels=2)
+    await engine.collect_digits(endpoint, max_digits=4, ...)
+    engine.destroy(endpoint)
+
+Each tick pulls one frame from every endpoint (jitter buffer, decoder, concealment), mixes
+every bridge by its talk/listen matrix, lets players and tones replace what an endpoint is
+sent, feeds recorders, and pushes one frame to every endpoint (encoder, RTP). A two-party
+bridge whose legs share a codec, with nothing else attached, skips all that and forwards
+payloads as they arrive (the no-decode fast path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .dtmf import CollectResult, DigitCollector
+from .frames import FRAME_MS, Frame
+from .mixer import Mixer, conference
+from .mixer import bridge as bridge_matrix
+from .negotiate import LegNegotiator, MediaTerms
+from .player import Player
+from .ports import PortAllocator
+from .recorder import Recorder
+from .rtcp import RtcpState
+from .rtp import RtpPacket, RtpParseError, is_rtcp
+from .sockets import bind_pair
+from .stream import DtmfReceived, RtpStream
+
+log = logging.getLogger(__name__)
+
+TICK = FRAME_MS / 1000
+MAX_LATENESS = 0.2  # behind by more than this, the tick schedule restarts instead of bursting
+
+
+class _Socket(asyncio.DatagramProtocol):
+    def __init__(self, on_datagram: Callable[[bytes, tuple], None]):
+        self.on_datagram = on_datagram
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self.on_datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("RTP socket error: %s", exc)
+
+    def send(self, data: bytes, addr: tuple) -> None:
+        if self.transport is not None:
+            self.transport.sendto(data, addr)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+@dataclass
+class EndpointCounters:
+    received: int = 0
+    sent: int = 0
+    malformed: int = 0
+    stray: int = 0  # from another source than the latched one, with the latched SSRC
+
+
+class Endpoint:
+    """One RTP leg: its sockets, its SDP negotiation and, once agreed, its stream."""
+
+    def __init__(self, engine: MediaEngine, endpoint_id: int, local_ip: str, port: int):
+        self.id = endpoint_id
+        self.engine = engine
+        self.local_port = port
+        self.negotiator = LegNegotiator(
+            local_ip=local_ip, local_port=port, session_id=random.getrandbits(48)
+        )
+        self.stream: RtpStream | None = None
+        self.remote: tuple | None = None  # where RTP goes: the latched source, else the SDP
+        self._sdp_remote: tuple | None = None
+        self._latched_ssrc: int | None = None
+        self.rtp: _Socket | None = None
+        self.rtcp: _Socket | None = None
+        self.rtcp_state: RtcpState | None = None
+        self.counters = EndpointCounters()
+        self.created_at = time.monotonic()
+        self.last_packet_at: float | None = None
+        self.timed_out = False
+        self.player: Player | None = None
+        self.collector: tuple[DigitCollector, asyncio.Future] | None = None
+        self.dtmf_listeners: list[Callable[[str], None]] = []
+        self.bridge: Bridge | None = None
+        self.closed = False
+
+    # -- negotiation ----------------------------------------------------------------------------
+
+    def apply(self, terms: MediaTerms) -> None:
+        """New agreed terms (first answer, re-INVITE): keep the stream if the codec stays."""
+        if self.stream is None or self.stream.terms.codec != terms.codec:
+            if self.stream is not None:
+                self.stream.close()
+            self.stream = RtpStream(terms)
+        else:
+            self.stream.terms = terms
+        if terms.remote != self._sdp_remote:
+            self._sdp_remote = terms.remote
+            self._latched_ssrc = None  # a re-INVITE may move the phone: latch again
+            self.remote = terms.remote
+        if self.rtcp_state is None:
+            now = self.engine.now()
+            self.rtcp_state = RtcpState(
+                self.stream.sender.ssrc, f"pbxd-{self.id}", now, sender=self.stream.sender,
+                receiver=self.stream.stats, wallclock_offset=time.time() - now,
+            )
+        self.engine._refresh_fast_path(self)
+
+    # -- inbound --------------------------------------------------------------------------------
+
+    def _on_rtp(self, data: bytes, addr: tuple) -> None:
+        if is_rtcp(data):  # rtcp-mux (RFC 5761) from a phone that muxes anyway
+            self._on_rtcp(data, addr)
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            self.counters.malformed += 1
+            return
+        if not self._latch(packet, addr):
+            self.counters.stray += 1
+            return
+        self.counters.received += 1
+        now = self.engine.now()
+        self.last_packet_at = now
+        self.timed_out = False
+        stream = self.stream
+        if stream is None:
+            return
+        if self.bridge is not None and self.bridge.fast_path and (
+            packet.payload_type == stream.terms.codec.payload_type
+        ):
+            self.bridge.forward(self, packet, now)
+            return
+        for event in stream.receive(packet, now):
+            self._on_digit(event)
+
+    def _latch(self, packet: RtpPacket, addr: tuple) -> bool:
+        """Symmetric RTP: send where the phone sends from (NAT), re-latch on a new SSRC."""
+        if self.remote == addr:
+            self._latched_ssrc = packet.ssrc
+            return True
+        if self._latched_ssrc is not None and packet.ssrc == self._latched_ssrc:
+            return False  # the same stream from elsewhere: someone else's packets
+        self.remote = addr
+        self._latched_ssrc = packet.ssrc
+        return True
+
+    def _on_rtcp(self, data: bytes, addr: tuple) -> None:
+        if self.rtcp_state is not None:
+            try:
+                self.rtcp_state.receive(data, self.engine.now())
+            except ValueError:
+                self.counters.malformed += 1
+
+    def _on_digit(self, event: DtmfReceived) -> None:
+        if self.player is not None and self.player.stop_on_dtmf:
+            self.player.interrupt()
+        bridge = self.bridge
+        if self.collector is None and bridge is not None and len(bridge.members) == 2:
+            # Regenerated on the other leg, with its own payload type (or transcoded away).
+            other = bridge.members[1] if self is bridge.members[0] else bridge.members[0]
+            if other.stream is not None:
+                other.stream.send_dtmf(event.digit)
+        if self.collector is not None:
+            collector, future = self.collector
+            result = collector.feed(event.digit, self.engine.now())
+            if result is not None:
+                self.collector = None
+                if not future.done():
+                    future.set_result(result)
+        for listener in list(self.dtmf_listeners):
+            listener(event.digit)
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    def send(self, datagrams: Iterable[bytes]) -> None:
+        if self.remote is None or self.rtp is None:
+            return
+        for data in datagrams:
+            self.rtp.send(data, self.remote)
+            self.counters.sent += 1
+
+    def send_rtcp(self, now: float) -> None:
+        if self.rtcp_state is None or self.rtcp is None or self.remote is None:
+            return
+        report = self.rtcp_state.poll(now)
+        if report:
+            host, port = self.remote[:2]
+            self.rtcp.send(report, (host, port + 1))
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for sock in (self.rtp, self.rtcp):
+            if sock is not None:
+                sock.close()
+        if self.stream is not None:
+            self.stream.close()
+        if self.collector is not None and not self.collector[1].done():
+            self.collector[1].cancel()
+
+
+@dataclass
+class Bridge:
+    """Endpoints that hear each other through a mixer (matrix: who hears whom)."""
+
+    engine: MediaEngine
+    members: list[Endpoint]
+    mixer: Mixer
+    recorders: list[tuple[Recorder, tuple[Endpoint, ...]]] = field(default_factory=list)
+    fast_path: bool = False
+
+    def forward(self, source: Endpoint, packet: RtpPacket, now: float) -> None:
+        """No-decode fast path: the other leg gets the payload under its own SSRC/sequence."""
+        other = self.members[1] if source is self.members[0] else self.members[0]
+        stream = other.stream
+        if stream is None:
+            return
+        out = stream.sender.next(stream.terms.codec.payload_type, packet.payload,
+                                 stream.codec.timestamp_step, marker=packet.marker, now=now)
+        other.send([out.serialize()])
+
+
+class MediaEngine:
+    def __init__(self, bind_ip: str, allocator: PortAllocator, *, media_timeout: float = 60.0):
+        self.bind_ip = bind_ip
+        self.allocator = allocator
+        self.media_timeout = media_timeout
+        self.endpoints: dict[int, Endpoint] = {}
+        self.bridges: list[Bridge] = []
+        self.on_media_timeout: Callable[[Endpoint], None] = lambda endpoint: None
+        self._ids = itertools.count(1)
+        self._tick_task: asyncio.Task | None = None
+        self.ticks = 0
+        self.late_ticks = 0
+
+    @staticmethod
+    def now() -> float:
+        return asyncio.get_running_loop().time()
+
+    # -- commands -------------------------------------------------------------------------------
+
+    async def create_endpoint(self, local_ip: str) -> Endpoint:
+        port, rtp_sock, rtcp_sock = await bind_pair(self.bind_ip, self.allocator)
+        endpoint = Endpoint(self, next(self._ids), local_ip, port)
+        loop = asyncio.get_running_loop()
+        try:
+            _, endpoint.rtp = await loop.create_datagram_endpoint(
+                lambda: _Socket(endpoint._on_rtp), sock=rtp_sock
+            )
+            _, endpoint.rtcp = await loop.create_datagram_endpoint(
+                lambda: _Socket(endpoint._on_rtcp), sock=rtcp_sock
+            )
+        except BaseException:
+            rtp_sock.close()
+            rtcp_sock.close()
+            self.allocator.release(port)
+            raise
+        self.endpoints[endpoint.id] = endpoint
+        self._ensure_ticking()
+        return endpoint
+
+    def bridge(self, members: list[Endpoint], matrix: Mapping | None = None) -> Bridge:
+        for member in members:
+            if member.bridge is not None:
+                self.unbridge(member)
+        if matrix is None:
+            matrix = bridge_matrix(*members) if len(members) == 2 else conference(members)
+        bridge = Bridge(self, list(members), Mixer(matrix))
+        for member in members:
+            member.bridge = bridge
+        self.bridges.append(bridge)
+        self._refresh_fast_path(members[0])
+        return bridge
+
+    def unbridge(self, endpoint: Endpoint) -> None:
+        bridge = endpoint.bridge
+        if bridge is None:
+            return
+        bridge.members.remove(endpoint)
+        bridge.mixer.remove(endpoint)
+        endpoint.bridge = None
+        if len(bridge.members) < 2:
+            for member in bridge.members:
+                member.bridge = None
+            for recorder, _ in bridge.recorders:
+                recorder.close()
+            self.bridges.remove(bridge)
+        else:
+            self._refresh_fast_path(bridge.members[0])
+
+    def play(self, endpoint: Endpoint, prompts: list[np.ndarray], *, loop: bool = False,
+             stop_on_dtmf: bool = True) -> Player:
+        player = Player(prompts, loop=loop, stop_on_dtmf=stop_on_dtmf)
+        endpoint.player = player
+        self._refresh_fast_path(endpoint)
+        return player
+
+    def record(self, bridge: Bridge, path, fmt: str = "wav-pcm16", channels: int = 2,
+               parties: tuple[Endpoint, ...] | None = None) -> Recorder:
+        """Record what `parties` (default: the first two members) say: mixed, or one each."""
+        recorder = Recorder(path, format=fmt, channels=channels)
+        bridge.recorders.append((recorder, parties or tuple(bridge.members[:2])))
+        self._refresh_fast_path(bridge.members[0])
+        return recorder
+
+    def collect_digits(self, endpoint: Endpoint, *, max_digits: int, first_timeout: float,
+                       inter_timeout: float, terminator: str | None = "#") -> asyncio.Future:
+        collector = DigitCollector(max_digits, first_timeout, inter_timeout, terminator)
+        collector.start(self.now())
+        future: asyncio.Future[CollectResult] = asyncio.get_running_loop().create_future()
+        endpoint.collector = (collector, future)
+        return future
+
+    def destroy(self, endpoint: Endpoint) -> None:
+        self.unbridge(endpoint)
+        endpoint.close()
+        self.endpoints.pop(endpoint.id, None)
+        self.allocator.release(endpoint.local_port)
+
+    def close(self) -> None:
+        for endpoint in list(self.endpoints.values()):
+            self.destroy(endpoint)
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+
+    # -- the tick -------------------------------------------------------------------------------
+
+    def _refresh_fast_path(self, endpoint: Endpoint) -> None:
+        bridge = endpoint.bridge
+        if bridge is None:
+            return
+        a_b = bridge.members
+        bridge.fast_path = (
+            len(a_b) == 2
+            and not bridge.recorders
+            and all(m.stream is not None and m.player is None for m in a_b)
+            and a_b[0].stream.codec == a_b[1].stream.codec  # type: ignore[union-attr]
+        )
+
+    def _ensure_ticking(self) -> None:
+        if self._tick_task is None or self._tick_task.done():
+            self._tick_task = asyncio.get_running_loop().create_task(self._run_ticks())
+
+    async def _run_ticks(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while self.endpoints:
+            next_at += TICK
+            delay = next_at - loop.time()
+            if delay < -MAX_LATENESS:
+                self.late_ticks += 1
+                next_at = loop.time()
+            elif delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                self.tick(loop.time())
+            except Exception:
+                log.exception("media tick failed")
+        self._tick_task = None
+
+    def tick(self, now: float) -> None:
+        self.ticks += 1
+        heard: dict[Endpoint, Frame | None] = {}
+        for endpoint in self.endpoints.values():
+            stream = endpoint.stream
+            in_fast_path = endpoint.bridge is not None and endpoint.bridge.fast_path
+            heard[endpoint] = None if stream is None or in_fast_path else stream.pull(now)
+            self._poll_collector(endpoint, now)
+        outgoing: dict[Endpoint, Frame | None] = {}
+        for bridge in self.bridges:
+            if bridge.fast_path:
+                continue
+            mixed = bridge.mixer.mix({m: heard.get(m) for m in bridge.members})
+            outgoing.update(mixed)
+            for recorder, parties in bridge.recorders:
+                frames = [heard.get(p) for p in parties]
+                if recorder.channels == 2 and len(frames) == 2:
+                    recorder.write_stereo(frames[0], frames[1])
+                else:
+                    recorder.write(_mix_down(frames))
+        for endpoint in self.endpoints.values():
+            stream = endpoint.stream
+            if stream is None:
+                continue
+            self._check_media_timeout(endpoint, now)
+            endpoint.send_rtcp(now)
+            if endpoint.bridge is not None and endpoint.bridge.fast_path:
+                if stream.sending_dtmf:
+                    endpoint.send(stream.push(None, now))
+                continue
+            frame = outgoing.get(endpoint)
+            if endpoint.player is not None:
+                played = endpoint.player.next_frame()
+                if played is None:
+                    endpoint.player = None
+                    self._refresh_fast_path(endpoint)
+                else:
+                    frame = played
+            endpoint.send(stream.push(frame, now))
+
+    def _poll_collector(self, endpoint: Endpoint, now: float) -> None:
+        if endpoint.collector is None:
+            return
+        collector, future = endpoint.collector
+        result = collector.poll(now)
+        if result is not None:
+            endpoint.collector = None
+            if not future.done():
+                future.set_result(result)
+
+    def _check_media_timeout(self, endpoint: Endpoint, now: float) -> None:
+        stream = endpoint.stream
+        if stream is None or not stream.terms.direction.receives or self.media_timeout <= 0:
+            return
+        last = endpoint.last_packet_at or (endpoint.created_at - time.monotonic() + now)
+        if now - last > self.media_timeout and not endpoint.timed_out:
+            endpoint.timed_out = True  # once, until packets flow again
+            self.on_media_timeout(endpoint)
+
+
+def _mix_down(frames: list[Frame | None]) -> Frame | None:
+    present = [f.astype(np.int32) for f in frames if f is not None]
+    if not present:
+        return None
+    return np.clip(sum(present), -32768, 32767).astype(np.int16)

@@ -1,0 +1,150 @@
+"""One RTP stream of the media engine, pure: packets in and out, 20 ms frames in and out.
+
+Inbound: RTP -> (telephone-event -> DTMF digits) or jitter buffer -> decoder -> concealment
+-> resampler -> an engine frame. Outbound: engine frame -> resampler -> encoder -> RTP, with
+RFC 4733 digits taking the place of audio while they last. The socket side lives in engine.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .codecs import Codec, CodecError, codec_for
+from .dtmf import DigitStarted, Rfc4733Receiver, Rfc4733Sender
+from .frames import ENGINE_RATE, FRAME_SAMPLES, Frame
+from .jitterbuffer import Frame as BufferedFrame
+from .jitterbuffer import JitterBuffer, Lost
+from .negotiate import MediaTerms
+from .plc import Concealer
+from .resample import Resampler
+from .rtp import RtpPacket, RtpReceiverStats, RtpSender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DtmfReceived:
+    digit: str
+    source: str  # "rfc4733"
+
+
+class StreamError(ValueError):
+    """Terms the engine cannot carry (a codec it has no implementation of)."""
+
+
+class RtpStream:
+    def __init__(self, terms: MediaTerms, *, rng: random.Random | None = None):
+        rng = rng or random.Random()
+        self.terms = terms
+        self.codec = _codec(terms)
+        self.stats = RtpReceiverStats(self.codec.clock_rate)
+        self.sender = RtpSender(rng.getrandbits(32), self.codec.clock_rate, rng=rng)
+        self._jitter = JitterBuffer(self.codec.clock_rate)
+        self._decoder = self.codec.decoder()
+        self._encoder = self.codec.encoder()
+        self._concealer = Concealer(self.codec.sample_rate)
+        self._to_engine = _resampler(self.codec.sample_rate, ENGINE_RATE)
+        self._from_engine = _resampler(ENGINE_RATE, self.codec.sample_rate)
+        self._dtmf_in = Rfc4733Receiver(self.codec.clock_rate)
+        self._dtmf_out = Rfc4733Sender(self.codec.clock_rate, self.codec.timestamp_step)
+        self.decode_errors = 0
+        self.last_rtp_at: float | None = None
+
+    # -- inbound --------------------------------------------------------------------------------
+
+    def receive(self, packet: RtpPacket, now: float) -> list[DtmfReceived]:
+        self.last_rtp_at = now
+        if packet.payload_type == self.terms.dtmf_payload_type:
+            events = self._dtmf_in.feed(packet.timestamp, packet.marker, packet.payload, now)
+            return [DtmfReceived(e.digit, "rfc4733") for e in events if isinstance(e, DigitStarted)]
+        if packet.payload_type != self.terms.codec.payload_type:
+            return []  # another payload type than agreed (comfort noise, a stray stream)
+        self.stats.update(packet, now)
+        self._jitter.put(
+            sequence=packet.sequence,
+            timestamp=packet.timestamp,
+            ssrc=packet.ssrc,
+            payload=packet.payload,
+            marker=packet.marker,
+            arrival=now,
+        )
+        return []
+
+    def poll_dtmf(self, now: float) -> list[DtmfReceived]:
+        """Digits whose end packets were lost end by timeout; started ones were reported."""
+        self._dtmf_in.poll(now)
+        return []
+
+    def pull(self, now: float) -> Frame | None:
+        """The next 20 ms heard from this stream at the engine rate; None while nothing plays."""
+        out = self._jitter.get(now)
+        if isinstance(out, BufferedFrame):
+            try:
+                pcm = self._concealer.good(self._decoder.decode(out.payload))
+            except CodecError as exc:
+                self.decode_errors += 1
+                log.debug("undecodable %s payload: %s", self.codec.name, exc)
+                pcm = self._concealer.conceal(self.codec.frame_samples)
+        elif isinstance(out, Lost):
+            pcm = self._concealer.conceal(self.codec.frame_samples)
+        else:
+            return None
+        return _fit(self._to_engine.process(pcm) if self._to_engine else pcm)
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    def send_dtmf(self, digit: str, duration_ms: int = 160) -> None:
+        if self.terms.dtmf_payload_type is not None:
+            self._dtmf_out.start(digit, duration_ms)
+
+    @property
+    def sending_dtmf(self) -> bool:
+        return self._dtmf_out.busy
+
+    def push(self, frame: Frame | None, now: float) -> list[bytes]:
+        """Datagrams carrying the next 20 ms to the remote side (none while it holds us)."""
+        step = self.codec.timestamp_step
+        if self.terms.dtmf_payload_type is not None and self.sending_dtmf:
+            # RFC 4733 packets replace the audio; each takes the next sequence number but keeps
+            # the event's timestamp.
+            datagrams = []
+            for payload, marker, timestamp in self._dtmf_out.next_packets(self.sender.timestamp):
+                packet = self.sender.next(self.terms.dtmf_payload_type, payload, 0, marker)
+                datagrams.append(replace(packet, timestamp=timestamp).serialize())
+            self.sender.skip(step)
+            return datagrams
+        if frame is None or not self.terms.direction.sends:
+            self.sender.skip(step)
+            return []
+        pcm = self._from_engine.process(frame) if self._from_engine else frame
+        payload = self._encoder.encode(pcm)
+        packet = self.sender.next(self.terms.codec.payload_type, payload, step, now=now)
+        return [packet.serialize()]
+
+    def close(self) -> None:
+        for state in (self._decoder, self._encoder, self._concealer):
+            state.close()
+
+
+def _codec(terms: MediaTerms) -> Codec:
+    codec = codec_for(terms.codec.name, terms.codec.clock_rate)
+    if codec is None:
+        raise StreamError(f"no implementation of {terms.codec.name}/{terms.codec.clock_rate}")
+    return codec
+
+
+def _resampler(from_rate: int, to_rate: int) -> Resampler | None:
+    return None if from_rate == to_rate else Resampler(from_rate, to_rate)
+
+
+def _fit(pcm: np.ndarray) -> Frame:
+    """Exactly one engine frame (a codec frame of another ptime is cut or padded)."""
+    if pcm.size == FRAME_SAMPLES:
+        return pcm
+    if pcm.size > FRAME_SAMPLES:
+        return pcm[:FRAME_SAMPLES]
+    return np.concatenate([pcm, np.zeros(FRAME_SAMPLES - pcm.size, dtype=np.int16)])

@@ -1,0 +1,219 @@
+"""The media engine over real UDP sockets: fake phones send tones, the engine bridges them.
+
+Each phone is a socket that sends 20 ms RTP packets of a sine tone in its codec and decodes what
+it receives; the dominant frequency of what it heard says who it heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import numpy as np
+import pytest
+
+from pbxd.media.codecs import PCMA, PCMU, Codec
+from pbxd.media.dtmf import DtmfEvent
+from pbxd.media.engine import MediaEngine
+from pbxd.media.mixer import whisper
+from pbxd.media.negotiate import CodecChoice, MediaTerms
+from pbxd.media.ports import PortAllocator
+from pbxd.media.rtp import RtpPacket, RtpSender
+from pbxd.sip.sdp import Direction
+
+RATE = 8000
+CODECS = {"PCMU": (PCMU, 0), "PCMA": (PCMA, 8)}
+
+
+def spectrum_peaks(pcm: np.ndarray, candidates: list[float]) -> dict[float, float]:
+    """Relative energy at each candidate frequency (0..1 of the strongest)."""
+    pcm = pcm.astype(np.float64)
+    spectrum = np.abs(np.fft.rfft((pcm - pcm.mean()) * np.hanning(pcm.size)))
+    bins = np.fft.rfftfreq(pcm.size, 1 / RATE)
+    energy = {f: float(spectrum[(bins > f - 15) & (bins < f + 15)].max()) for f in candidates}
+    top = max(energy.values()) or 1.0
+    return {f: e / top for f, e in energy.items()}
+
+
+def dominant(pcm: np.ndarray) -> float:
+    pcm = pcm.astype(np.float64)
+    spectrum = np.abs(np.fft.rfft((pcm - pcm.mean()) * np.hanning(pcm.size)))
+    return float(np.fft.rfftfreq(pcm.size, 1 / RATE)[int(np.argmax(spectrum))])
+
+
+class FakePhone(asyncio.DatagramProtocol):
+    def __init__(self, codec_name: str, frequency: float):
+        self.codec: Codec = CODECS[codec_name][0]
+        self.payload_type = CODECS[codec_name][1]
+        self.frequency = frequency
+        self.encoder = self.codec.encoder()
+        self.decoder = self.codec.decoder()
+        self.sender = RtpSender(0x1234 + int(frequency), 8000)
+        self.heard: list[np.ndarray] = []
+        self.events: list[DtmfEvent] = []
+        self.transport = None
+        self.phase = 0
+
+    @classmethod
+    async def open(cls, codec_name: str, frequency: float) -> FakePhone:
+        loop = asyncio.get_running_loop()
+        _, phone = await loop.create_datagram_endpoint(
+            lambda: cls(codec_name, frequency), local_addr=("127.0.0.1", 0)
+        )
+        return phone
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.transport.get_extra_info("sockname")[:2]
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        packet = RtpPacket.parse(data)
+        if packet.payload_type == 101:
+            self.events.append(DtmfEvent.parse(packet.payload))
+        elif packet.payload_type == self.payload_type:
+            self.heard.append(self.decoder.decode(packet.payload))
+
+    def terms(self) -> MediaTerms:
+        choice = CodecChoice(self.codec.name, self.payload_type, 8000)
+        return MediaTerms(choice, 101, self.address, Direction.SENDRECV)
+
+    def next_packet(self) -> bytes:
+        t = (np.arange(160) + self.phase) / RATE
+        self.phase += 160
+        pcm = (8000 * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
+        return self.sender.next(self.payload_type, self.encoder.encode(pcm), 160).serialize()
+
+    def send_to(self, address: tuple[str, int], data: bytes) -> None:
+        self.transport.sendto(data, address)
+
+    def received_audio(self, skip_frames: int = 15) -> np.ndarray:
+        assert len(self.heard) > skip_frames + 20, f"heard only {len(self.heard)} frames"
+        return np.concatenate(self.heard[skip_frames:])
+
+
+async def talk(engine: MediaEngine, phones: dict, seconds: float = 1.6, extra=None) -> None:
+    """Every phone sends its tone to its endpoint in real time for `seconds`."""
+    for _ in range(int(seconds / 0.02)):
+        for phone, endpoint in phones.items():
+            phone.send_to(("127.0.0.1", endpoint.local_port), phone.next_packet())
+        if extra is not None:
+            extra()
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.15)
+
+
+@pytest.fixture
+async def engine():
+    media = MediaEngine("127.0.0.1", PortAllocator(41000, 41200))
+    yield media
+    media.close()
+
+
+async def connect(engine: MediaEngine, *phones: FakePhone) -> dict:
+    endpoints = {}
+    for phone in phones:
+        endpoint = await engine.create_endpoint("127.0.0.1")
+        endpoint.apply(phone.terms())
+        endpoints[phone] = endpoint
+    return endpoints
+
+
+@pytest.mark.parametrize(("codec_a", "codec_b"), [("PCMU", "PCMU"), ("PCMU", "PCMA")])
+async def test_bridge_carries_tones_both_ways(engine, codec_a: str, codec_b: str) -> None:
+    a, b = await FakePhone.open(codec_a, 440), await FakePhone.open(codec_b, 1000)
+    endpoints = await connect(engine, a, b)
+    bridge = engine.bridge(list(endpoints.values()))
+    assert bridge.fast_path is (codec_a == codec_b)  # same codec: payloads pass undecoded
+    await talk(engine, endpoints)
+    assert abs(dominant(a.received_audio()) - 1000) < 15
+    assert abs(dominant(b.received_audio()) - 440) < 15
+
+
+async def test_three_party_conference_hears_the_others_not_itself(engine) -> None:
+    phones = [await FakePhone.open("PCMU", f) for f in (440, 1000, 1600)]
+    endpoints = await connect(engine, *phones)
+    engine.bridge(list(endpoints.values()))
+    await talk(engine, endpoints)
+    for phone in phones:
+        others = [p.frequency for p in phones if p is not phone]
+        peaks = spectrum_peaks(phone.received_audio(), [p.frequency for p in phones])
+        assert all(peaks[f] > 0.5 for f in others), (phone.frequency, peaks)
+        assert peaks[phone.frequency] < 0.05, (phone.frequency, peaks)
+
+
+async def test_whisper_reaches_the_agent_but_not_the_customer(engine) -> None:
+    customer, agent, supervisor = [await FakePhone.open("PCMU", f) for f in (440, 1000, 1600)]
+    endpoints = await connect(engine, customer, agent, supervisor)
+    c, a, s = (endpoints[p] for p in (customer, agent, supervisor))
+    engine.bridge([c, a, s], whisper(s, a, c))
+    await talk(engine, endpoints)
+    heard_by_customer = spectrum_peaks(customer.received_audio(), [1000, 1600])
+    heard_by_agent = spectrum_peaks(agent.received_audio(), [440, 1600])
+    assert heard_by_customer[1600] < 0.05 and heard_by_customer[1000] == 1.0
+    assert heard_by_agent[440] > 0.5 and heard_by_agent[1600] > 0.5
+
+
+async def test_rfc4733_digit_is_regenerated_on_the_other_leg(engine) -> None:
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMA", 1000)
+    endpoints = await connect(engine, a, b)
+    engine.bridge(list(endpoints.values()))
+    sent = {"n": 0}
+
+    def press_five() -> None:
+        # One event of 5 packets at the start of the stream (RFC 4733 section 2.5).
+        if sent["n"] < 5:
+            event = DtmfEvent(5, end=sent["n"] == 4, duration=160 * (sent["n"] + 1))
+            packet = RtpPacket(101, 60000 + sent["n"], 777, 0xABC, event.serialize(),
+                               marker=sent["n"] == 0)
+            a.send_to(("127.0.0.1", endpoints[a].local_port), packet.serialize())
+            sent["n"] += 1
+
+    await talk(engine, endpoints, seconds=0.8, extra=press_five)
+    digits = {e.digit for e in b.events}
+    assert digits == {"5"} and any(e.end for e in b.events)
+
+
+async def test_prompt_played_to_one_side_and_stereo_recording(engine, tmp_path) -> None:
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMA", 1000)
+    endpoints = await connect(engine, a, b)
+    bridge = engine.bridge(list(endpoints.values()))
+    path = tmp_path / "call.wav"
+    recorder = engine.record(bridge, path, "wav-pcm16", channels=2)
+    prompt = (8000 * np.sin(2 * np.pi * 700 * np.arange(8000) / RATE)).astype(np.int16)
+    engine.play(endpoints[b], [prompt])  # b hears the prompt instead of a for one second
+    await talk(engine, endpoints)
+    recorder.close()
+    audio_b = b.received_audio(skip_frames=5)
+    assert abs(dominant(audio_b[: 8000 - 2000]) - 700) < 15
+    info = subprocess.run(["soxi", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "Channels       : 2" in info and "Sample Rate    : 8000" in info
+    left = subprocess.run(["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-",
+                           "remix", "1"], capture_output=True, check=True).stdout
+    right = subprocess.run(["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-",
+                            "remix", "2"], capture_output=True, check=True).stdout
+    assert abs(dominant(np.frombuffer(left, np.int16)[2000:]) - 440) < 15
+    assert abs(dominant(np.frombuffer(right, np.int16)[2000:]) - 1000) < 15
+
+
+async def test_garbage_is_dropped_and_audio_keeps_flowing(engine) -> None:
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMA", 1000)
+    endpoints = await connect(engine, a, b)
+    engine.bridge(list(endpoints.values()))
+    target = ("127.0.0.1", endpoints[a].local_port)
+    await talk(engine, endpoints, extra=lambda: a.send_to(target, b"\x80\x00garbage"))
+    assert endpoints[a].counters.malformed > 50
+    assert abs(dominant(b.received_audio()) - 440) < 15
+
+
+async def test_dead_media_is_reported(engine) -> None:
+    engine.media_timeout = 0.3
+    timed_out = []
+    engine.on_media_timeout = timed_out.append
+    a = await FakePhone.open("PCMU", 440)
+    endpoints = await connect(engine, a)
+    await talk(engine, endpoints, seconds=0.2)
+    await asyncio.sleep(0.6)
+    assert timed_out == [endpoints[a]]
