@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long an extension rings before the caller gets 480",
     )
+    parser.add_argument(
+        "--media-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="hang up a call after this long without RTP (0: never)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--reload", action="store_true", help="restart when the source changes (development)"
@@ -111,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         realm=args.realm,
         digest_algorithms=args.digest_algorithms,
         ring_timeout=args.ring_timeout,
+        media_timeout=args.media_timeout,
         admin_password=os.environ.get("PBXD_ADMIN_PASSWORD") or None,
     )
     try:

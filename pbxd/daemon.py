@@ -17,6 +17,8 @@ from pbxd.call.auth_guard import AuthGuard
 from pbxd.call.b2bua import B2bua
 from pbxd.call.pbx import Pbx
 from pbxd.call.sipcore import SipCore
+from pbxd.media.engine import MediaEngine
+from pbxd.media.ports import PortAllocator
 from pbxd.media.session import MediaFactory
 from pbxd.services import Services, build_services
 from pbxd.services.cdr import CdrEntry
@@ -43,6 +45,7 @@ class Settings:
     realm: str = "pbxd"
     digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
     ring_timeout: float = 60.0
+    media_timeout: float = 60.0
     admin_password: str | None = None
 
 
@@ -73,7 +76,10 @@ class Daemon:
             FailureTracker(),
             services.extensions.secret_for,
         )
-        self.media = MediaFactory(settings.bind, *settings.rtp_ports)
+        self.engine = MediaEngine(
+            settings.bind, PortAllocator(*settings.rtp_ports), media_timeout=settings.media_timeout
+        )
+        self.media = MediaFactory(self.engine)
         self.b2bua = B2bua(
             self.core,
             self.guard,
@@ -106,6 +112,7 @@ class Daemon:
         if self._http_server is not None:
             self._http_server.stop()
         self.core.close()
+        self.engine.close()
         self._db_writer.shutdown(wait=True)
 
     def status(self) -> dict:

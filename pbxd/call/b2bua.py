@@ -2,7 +2,8 @@
 
 Leg A is the caller's INVITE server transaction and, once answered, its dialog; leg B is one
 outgoing INVITE per registered contact of the callee (forking: every device of an extension
-rings, the first to answer wins). Media is anchored on pbxd's RTP ports by `CallMedia`.
+rings, the first to answer wins). Media is terminated on both sides by the media engine
+(`CallMedia`), which bridges the two legs.
 
 Signalling state lives on `Call`; nothing here blocks: the only await is opening RTP sockets.
 """
@@ -224,6 +225,7 @@ class B2bua:
             media.close()
             return
         call.media = media
+        media.on_dead = lambda: self._media_died(call)
         try:
             offer = media.offer_from("caller", call.request.body)
         except SipError as exc:
@@ -404,12 +406,17 @@ class B2bua:
                 self._send_bye(leg)
         self._end(call, Disposition.ANSWERED, side)
 
+    def _media_died(self, call: Call) -> None:
+        if call.state == CallState.ANSWERED:
+            log.info("call %s: media timeout, hanging up", call.id)
+            self._hang_up(call, HangupSide.SYSTEM)
+
     def _send_bye(self, leg: Leg) -> None:
         bye = leg.dialog.create_request("BYE", self.core.make_via(leg.peer))
         self.core.send_request(bye, leg.peer, lambda response: None)
 
     def _reinvite(self, call: Call, leg: Leg, tx: ServerTransaction, request: Request) -> None:
-        """Hold/resume and codec changes: pass the offer through, anchored (RFC 3264 s.8)."""
+        """Hold/resume and codec changes: each leg renegotiates with pbxd (RFC 3264 s.8)."""
         if call.state != CallState.ANSWERED:
             raise CallDoesNotExist("call not established")
         if call.reinvite is not None:

@@ -123,8 +123,12 @@ class Endpoint:
         if self.rtcp_state is None:
             now = self.engine.now()
             self.rtcp_state = RtcpState(
-                self.stream.sender.ssrc, f"pbxd-{self.id}", now, sender=self.stream.sender,
-                receiver=self.stream.stats, wallclock_offset=time.time() - now,
+                self.stream.sender.ssrc,
+                f"pbxd-{self.id}",
+                now,
+                sender=self.stream.sender,
+                receiver=self.stream.stats,
+                wallclock_offset=time.time() - now,
             )
         self.engine._refresh_fast_path(self)
 
@@ -149,8 +153,10 @@ class Endpoint:
         stream = self.stream
         if stream is None:
             return
-        if self.bridge is not None and self.bridge.fast_path and (
-            packet.payload_type == stream.terms.codec.payload_type
+        if (
+            self.bridge is not None
+            and self.bridge.fast_path
+            and (packet.payload_type == stream.terms.codec.payload_type)
         ):
             self.bridge.forward(self, packet, now)
             return
@@ -240,8 +246,13 @@ class Bridge:
         stream = other.stream
         if stream is None:
             return
-        out = stream.sender.next(stream.terms.codec.payload_type, packet.payload,
-                                 stream.codec.timestamp_step, marker=packet.marker, now=now)
+        out = stream.sender.next(
+            stream.terms.codec.payload_type,
+            packet.payload,
+            stream.codec.timestamp_step,
+            marker=packet.marker,
+            now=now,
+        )
         other.send([out.serialize()])
 
 
@@ -313,23 +324,42 @@ class MediaEngine:
         else:
             self._refresh_fast_path(bridge.members[0])
 
-    def play(self, endpoint: Endpoint, prompts: list[np.ndarray], *, loop: bool = False,
-             stop_on_dtmf: bool = True) -> Player:
+    def play(
+        self,
+        endpoint: Endpoint,
+        prompts: list[np.ndarray],
+        *,
+        loop: bool = False,
+        stop_on_dtmf: bool = True,
+    ) -> Player:
         player = Player(prompts, loop=loop, stop_on_dtmf=stop_on_dtmf)
         endpoint.player = player
         self._refresh_fast_path(endpoint)
         return player
 
-    def record(self, bridge: Bridge, path, fmt: str = "wav-pcm16", channels: int = 2,
-               parties: tuple[Endpoint, ...] | None = None) -> Recorder:
+    def record(
+        self,
+        bridge: Bridge,
+        path,
+        fmt: str = "wav-pcm16",
+        channels: int = 2,
+        parties: tuple[Endpoint, ...] | None = None,
+    ) -> Recorder:
         """Record what `parties` (default: the first two members) say: mixed, or one each."""
         recorder = Recorder(path, format=fmt, channels=channels)
         bridge.recorders.append((recorder, parties or tuple(bridge.members[:2])))
         self._refresh_fast_path(bridge.members[0])
         return recorder
 
-    def collect_digits(self, endpoint: Endpoint, *, max_digits: int, first_timeout: float,
-                       inter_timeout: float, terminator: str | None = "#") -> asyncio.Future:
+    def collect_digits(
+        self,
+        endpoint: Endpoint,
+        *,
+        max_digits: int,
+        first_timeout: float,
+        inter_timeout: float,
+        terminator: str | None = "#",
+    ) -> asyncio.Future:
         collector = DigitCollector(max_digits, first_timeout, inter_timeout, terminator)
         collector.start(self.now())
         future: asyncio.Future[CollectResult] = asyncio.get_running_loop().create_future()

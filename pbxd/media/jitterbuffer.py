@@ -330,8 +330,9 @@ class JitterBuffer:
             self._duplicates += 1
             return PutResult.DUPLICATE
 
-        starts_talkspurt = (not self._playing and not self._packets) or (
-            seq_delta > 0 and ts_delta > seq_delta * self._step()
+        # A new packet after a silence (stragglers and duplicates never restart anything).
+        starts_talkspurt = seq_delta > 0 and (
+            (not self._playing and not self._packets) or ts_delta > seq_delta * self._step()
         )
         if (
             starts_talkspurt

@@ -22,7 +22,20 @@ from pbxd.sip.sdp import (
     SessionDescription,
 )
 
-from .anchor import audio_stream_index
+# RTP profiles the engine terminates (no SRTP keys, no DTLS, no ICE yet).
+TERMINATED_PROFILES = frozenset({"RTP/AVP", "RTP/AVPF"})
+
+
+def audio_stream_index(sd: SessionDescription) -> int | None:
+    """Index of the audio stream pbxd terminates: the first live RTP/AVP(F) `m=audio`."""
+    for index, media in enumerate(sd.media):
+        if (
+            media.media.lower() == "audio"
+            and media.port != 0
+            and media.proto.upper() in TERMINATED_PROFILES
+        ):
+            return index
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""RTP port pairs for the relay: even RTP port, RTCP on the next odd one (RFC 3550 11).
+"""RTP port pairs for media endpoints: even RTP port, RTCP on the next odd one (RFC 3550 11).
 
 Freed ports go to the back of the queue, so a port is reused as late as possible: packets
 still in flight from a finished call must not land in a new one.

@@ -1,27 +1,24 @@
 """Media of one call as call control sees it: SDP in from one side, SDP out to the other.
 
-`CallMedia` pairs one RTP relay with an `AnchoredSession` per side, so the B2BUA only hands
-over SDP bodies by side name ("caller" / "callee"); the relay learns where to send from them.
-This is the narrow interface the media engine will later implement too.
+Each side is an endpoint of the media engine with its own negotiation, bridged to the other:
+the caller may talk PCMA and the callee G.722 (the engine transcodes), and prompts, music on
+hold or recording can join at any time. The B2BUA only hands over SDP bodies by side name.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import secrets
 from collections.abc import Callable
 
 from pbxd.sip.errors import NotAcceptableHere
-from pbxd.sip.sdp import SessionDescription
+from pbxd.sip.sdp import Direction, SessionDescription
 
-from .anchor import AnchoredSession, media_endpoint
-from .ports import PortAllocator
-from .relay import Leg, MediaRelay, RelayFactory
+from .engine import Endpoint, MediaEngine
+from .negotiate import audio_stream_index
 
 log = logging.getLogger(__name__)
 
-SIDES = {"caller": Leg.A, "callee": Leg.B}
+SIDES = ("caller", "callee")
 
 
 def _other(side: str) -> str:
@@ -31,95 +28,107 @@ def _other(side: str) -> str:
 class CallMedia:
     def __init__(
         self,
-        relay: MediaRelay,
-        caller_ip: str,
-        callee_ip: str,
+        engine: MediaEngine,
+        caller: Endpoint,
+        callee: Endpoint,
         on_close: Callable[[CallMedia], None] = lambda media: None,
     ):
-        self.relay = relay
+        self.engine = engine
         self._on_close = on_close
-        session_id = secrets.randbelow(2**62)
-        self._sessions = {
-            "caller": AnchoredSession(
-                local_ip=caller_ip, local_port=relay.local_port(Leg.A), session_id=session_id
-            ),
-            "callee": AnchoredSession(
-                local_ip=callee_ip, local_port=relay.local_port(Leg.B), session_id=session_id + 1
-            ),
-        }
-        # The last offer received from each side, which the answer to it must mirror.
+        self.endpoints = {"caller": caller, "callee": callee}
+        # The last offer received from each side, which our answer to it must follow.
         self._offers: dict[str, SessionDescription] = {}
+        self._answers_sent: dict[str, bytes] = {}
+        self.on_dead: Callable[[], None] = lambda: None
 
     def offer_from(self, side: str, body: bytes) -> bytes:
-        """An offer arrived from `side`; return the offer to send to the other side."""
+        """An offer arrived from `side`; return pbxd's offer to the other side."""
         offer = SessionDescription.parse(body)
-        other = _other(side)
-        outgoing = self._sessions[other].make_offer(offer)
+        index = audio_stream_index(offer)
+        if index is None:
+            raise NotAcceptableHere("the offer has no RTP/AVP audio stream")
+        media = offer.media[index]
+        names = [m.name for pt in media.payload_types if (m := media.rtpmap(pt)) is not None]
+        connection = offer.connection_of(media)
+        direction = offer.direction_of(media)
+        if connection is not None and connection.is_unspecified:
+            direction = Direction.INACTIVE  # RFC 2543 hold: c=0.0.0.0
         self._offers[side] = offer
-        self._point_relay(side, offer)
-        return outgoing.serialize()
+        other = self.endpoints[_other(side)]
+        return other.negotiator.offer(preferred=names, direction=direction).serialize()
 
     def answer_from(self, side: str, body: bytes | None) -> bytes:
-        """`side` answered the other side's offer; return the answer to send back to it.
+        """`side` answered pbxd's offer; return pbxd's answer to the other side's offer.
 
-        Without a body (a 200 after an early-media 183), the answer already sent is repeated.
+        Without a body (a 200 after an early-media 183), the answer already sent stands.
         """
         other = _other(side)
         if body is None:
-            previous = self._sessions[other].last_sent
-            if previous is None or other not in self._offers:
+            if other not in self._answers_sent:
                 raise NotAcceptableHere("the answer carries no SDP")
-            return previous.serialize()
+            return self._answers_sent[other]
         if other not in self._offers:
             raise NotAcceptableHere("an answer without an offer")
-        answer = SessionDescription.parse(body)
-        outgoing = self._sessions[other].make_answer(self._offers[other], answer)
-        self._point_relay(side, answer)
-        return outgoing.serialize()
+        terms = self.endpoints[side].negotiator.accept_answer(SessionDescription.parse(body))
+        self.endpoints[side].apply(terms)
+        answer, other_terms = self.endpoints[other].negotiator.answer(
+            self._offers[other], preferred=[terms.codec.name]
+        )
+        self.endpoints[other].apply(other_terms)
+        self._answers_sent[other] = answer.serialize()
+        return self._answers_sent[other]
 
-    def _point_relay(self, side: str, sdp: SessionDescription) -> None:
-        endpoint = media_endpoint(sdp)
-        if endpoint is not None:
-            try:
-                ipaddress.ip_address(endpoint[0])
-            except ValueError:
-                # Host names in c= are legal but no phone we know sends them; latching still
-                # finds the phone from its first packet.
-                log.info("SDP of %s names host %r; waiting for its RTP", side, endpoint[0])
-                endpoint = None
-        self.relay.set_remote(SIDES[side], endpoint)
-
-    def relayed_packets(self) -> int:
-        """RTP packets forwarded so far, both directions."""
-        return sum(self.relay.stats(leg).rtp_packets for leg in Leg)
+    def packets_received(self) -> int:
+        return sum(endpoint.counters.received for endpoint in self.endpoints.values())
 
     def close(self) -> None:
-        if not self.relay.closed:
-            self._on_close(self)
-            self.relay.close()
+        if all(endpoint.closed for endpoint in self.endpoints.values()):
+            return
+        self._on_close(self)
+        for endpoint in self.endpoints.values():
+            if not endpoint.closed:
+                self.engine.destroy(endpoint)
 
 
 class MediaFactory:
-    def __init__(self, bind_ip: str, low_port: int, high_port: int):
-        self.allocator = PortAllocator(low_port, high_port)
-        self._relays = RelayFactory(bind_ip, self.allocator)
-        self._live: set[CallMedia] = set()
+    """Makes the media of each call on the shared engine; reports dead media to its call."""
+
+    def __init__(self, engine: MediaEngine):
+        self.engine = engine
+        self._calls: dict[Endpoint, CallMedia] = {}
         self._closed_packets = 0
+        engine.on_media_timeout = self._media_timeout
 
     async def create(self, caller_ip: str, callee_ip: str) -> CallMedia:
-        relay = await self._relays.create()
-        media = CallMedia(relay, caller_ip, callee_ip, on_close=self._closed)
-        self._live.add(media)
+        caller = await self.engine.create_endpoint(caller_ip)
+        try:
+            callee = await self.engine.create_endpoint(callee_ip)
+        except BaseException:
+            self.engine.destroy(caller)
+            raise
+        self.engine.bridge([caller, callee])
+        media = CallMedia(self.engine, caller, callee, on_close=self._closed)
+        for endpoint in (caller, callee):
+            self._calls[endpoint] = media
         return media
 
     def _closed(self, media: CallMedia) -> None:
-        self._live.discard(media)
-        self._closed_packets += media.relayed_packets()
+        self._closed_packets += media.packets_received()
+        for endpoint in media.endpoints.values():
+            self._calls.pop(endpoint, None)
+
+    def _media_timeout(self, endpoint: Endpoint) -> None:
+        media = self._calls.get(endpoint)
+        if media is not None:
+            log.info("no RTP from endpoint %s for %.0f s", endpoint.id, self.engine.media_timeout)
+            media.on_dead()
 
     def status(self) -> dict:
+        live = {id(m): m for m in self._calls.values()}.values()
         return {
-            "calls": len(self._live),
-            "rtp_ports_in_use": self.allocator.in_use,
-            "relayed_rtp_packets": self._closed_packets
-            + sum(media.relayed_packets() for media in self._live),
+            "calls": len(live),
+            "endpoints": len(self.engine.endpoints),
+            "rtp_ports_in_use": self.engine.allocator.in_use,
+            "rtp_packets_received": self._closed_packets + sum(m.packets_received() for m in live),
+            "late_ticks": self.engine.late_ticks,
         }

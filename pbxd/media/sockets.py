@@ -1,4 +1,4 @@
-"""Binding RTP/RTCP port pairs from the configured range (shared by the relay and the engine)."""
+"""Binding RTP/RTCP port pairs from the configured range for the media engine."""
 
 from __future__ import annotations
 

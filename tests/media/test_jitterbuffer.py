@@ -571,7 +571,7 @@ def test_out_of_range_fields_and_configurations_are_refused() -> None:
         ("ssrc", -1),
         ("arrival", float("nan")),
     ]:
-        with pytest.raises(JitterBufferError, match=name if name != "arrival" else "arrival"):
+        with pytest.raises(JitterBufferError, match=f"(?i){name}"):
             jb.put(**{**good, name: value})
     assert jb.stats.received == 0
     with pytest.raises(JitterBufferError):
