@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pbxd.media.dtmf import DtmfParseError, parse_info_body
 from pbxd.media.session import CallMedia, MediaFactory
 from pbxd.services.cdr import CdrEntry
 from pbxd.sip.dialog import Dialog, DialogId, new_call_id, new_tag
@@ -464,9 +465,19 @@ class B2bua:
         self.core.respond(tx, ok)
 
     def _pass_through(self, call: Call, leg: Leg, tx: ServerTransaction, request: Request) -> None:
-        """INFO (e.g. application/dtmf-relay) goes to the other side; its answer comes back."""
+        """INFO: a DTMF digit goes to the media engine (which sends it on in RFC 4733, or to
+        an IVR); any other INFO goes to the other side and its answer comes back."""
         if call.state != CallState.ANSWERED:
             raise CallDoesNotExist("call not established")
+        try:
+            dtmf = parse_info_body(request.headers.get("Content-Type") or "", request.body)
+        except DtmfParseError as exc:
+            raise BadRequest(str(exc)) from exc
+        if dtmf is not None:
+            assert call.media is not None
+            call.media.dtmf_from(leg.name, dtmf[0])
+            self.core.respond(tx, tx.request.response(200))
+            return
         other = call.other(leg)
         forwarded = other.dialog.create_request(
             request.method, self.core.make_via(other.peer), body=request.body

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .dtmf import CollectResult, DigitCollector
+from .dtmf_native import InbandDtmfDetector
 from .frames import FRAME_MS, Frame
 from .mixer import Mixer, conference
 from .mixer import bridge as bridge_matrix
@@ -104,6 +105,7 @@ class Endpoint:
         self.collector: tuple[DigitCollector, asyncio.Future] | None = None
         self.dtmf_listeners: list[Callable[[str], None]] = []
         self.bridge: Bridge | None = None
+        self.inband: InbandDtmfDetector | None = None  # analog lines: tones in the audio
         self.closed = False
 
     # -- negotiation ----------------------------------------------------------------------------
@@ -181,6 +183,10 @@ class Endpoint:
             except ValueError:
                 self.counters.malformed += 1
 
+    def digit_from_signalling(self, digit: str) -> None:
+        """A digit that came in SIP (INFO application/dtmf-relay) rather than in the media."""
+        self._on_digit(DtmfReceived(digit, "info"))
+
     def _on_digit(self, event: DtmfReceived) -> None:
         if self.player is not None and self.player.stop_on_dtmf:
             self.player.interrupt()
@@ -226,6 +232,8 @@ class Endpoint:
                 sock.close()
         if self.stream is not None:
             self.stream.close()
+        if self.inband is not None:
+            self.inband.close()
         if self.collector is not None and not self.collector[1].done():
             self.collector[1].cancel()
 
@@ -366,6 +374,12 @@ class MediaEngine:
         endpoint.collector = (collector, future)
         return future
 
+    def detect_inband_dtmf(self, endpoint: Endpoint) -> None:
+        """Listen for DTMF tones inside the audio (analog lines, phones without RFC 4733)."""
+        if endpoint.inband is None:
+            endpoint.inband = InbandDtmfDetector()
+            self._refresh_fast_path(endpoint)
+
     def destroy(self, endpoint: Endpoint) -> None:
         self.unbridge(endpoint)
         endpoint.close()
@@ -388,7 +402,7 @@ class MediaEngine:
         bridge.fast_path = (
             len(a_b) == 2
             and not bridge.recorders
-            and all(m.stream is not None and m.player is None for m in a_b)
+            and all(m.stream is not None and m.player is None and m.inband is None for m in a_b)
             and a_b[0].stream.codec == a_b[1].stream.codec  # type: ignore[union-attr]
         )
 
@@ -419,7 +433,11 @@ class MediaEngine:
         for endpoint in self.endpoints.values():
             stream = endpoint.stream
             in_fast_path = endpoint.bridge is not None and endpoint.bridge.fast_path
-            heard[endpoint] = None if stream is None or in_fast_path else stream.pull(now)
+            frame = None if stream is None or in_fast_path else stream.pull(now)
+            heard[endpoint] = frame
+            if endpoint.inband is not None and frame is not None:
+                for digit in endpoint.inband.process(frame):
+                    endpoint._on_digit(DtmfReceived(digit, "inband"))
             self._poll_collector(endpoint, now)
         outgoing: dict[Endpoint, Frame | None] = {}
         for bridge in self.bridges:

@@ -53,7 +53,8 @@ Loss, silence and resynchronisation
 When the buffer runs dry while playing, slots are reported `Lost` for up to `max_conceal_ms`
 (the buffer cannot tell loss from a sender that went silent until the next packet arrives;
 PLC fades out over a silence onset anyway), then the buffer goes idle (`EMPTY`) and the next
-packet starts a new talkspurt.
+packet starts a new talkspurt. When that packet follows the last one played in sequence,
+nothing was missing: those outputs move from `lost` to `silence_concealed` in the stats.
 
 Sequence numbers and timestamps are unwrapped to unbounded integers (RFC 3550 appendix A.1),
 so wrap-around at 65535 and 2^32 is seamless. The buffer starts over (RESYNC: flushes what it
@@ -148,7 +149,8 @@ class JitterStats:
     duplicates: int
     late: int  # arrived after their timestamp was played out or concealed
     too_early: int  # refused: beyond capacity
-    lost: int  # Lost outputs (concealed frames), inserted ones included
+    lost: int  # Lost outputs (concealed frames), inserted ones included, silence excluded
+    silence_concealed: int  # Lost outputs that turned out to cover the sender's silence
     inserted: int  # Lost outputs added to grow the delay (no packet missing)
     dropped: int  # frames skipped to shrink the delay (a packet, or a missing slot)
     flushed: int  # buffered packets discarded by a resync
@@ -269,13 +271,14 @@ class JitterBuffer:
         self._playhead: int | None = None  # unwrapped timestamp to play next
         self._slot_seq = 0  # sequence of the last slot played, skipped or concealed
         self._empty_run = 0  # consecutive Lost outputs with nothing buffered
+        self._dry_lost = 0  # Lost outputs with nothing buffered since the last Frame
         self._offset_s = 0.0  # smoothed (now - playhead / clock_rate)
         self._since_insert = 0
         self._since_drop = 0
 
         self._received = self._accepted = self._played = self._duplicates = 0
         self._late = self._too_early = self._lost = self._inserted = 0
-        self._dropped = self._flushed = self._resyncs = 0
+        self._dropped = self._flushed = self._resyncs = self._silence_concealed = 0
         self._max_buffered_ms = 0.0
         self._max_depth = 0
 
@@ -349,7 +352,11 @@ class JitterBuffer:
             self._window.add(transit)  # late packets are what the estimator must learn from
             self._late += 1
             return PutResult.LATE
-        reference = self._playhead if self._playing else (self._order[0] if self._order else ts)
+        # The span held, from the playhead (playing) or the first packet buffered (idle).
+        if self._playing and self._playhead is not None:
+            reference = self._playhead
+        else:
+            reference = self._order[0] if self._order else ts
         newest = max(ts, self._order[-1]) if self._order else ts
         if (
             newest - min(reference, ts) + self.frame_samples > self._capacity_samples
@@ -360,6 +367,11 @@ class JitterBuffer:
 
         self._window.add(transit)
         self._store(_Packet(ts, seq, payload, marker))
+        if self._dry_lost and self._last_played and seq == self._last_played[0] + 1:
+            # The buffer ran dry and concealed, but nothing was missing: the sender was silent.
+            self._lost -= self._dry_lost
+            self._silence_concealed += self._dry_lost
+            self._dry_lost = 0
         return PutResult.ACCEPTED
 
     # -- output ---------------------------------------------------------------------------
@@ -424,6 +436,7 @@ class JitterBuffer:
             late=self._late,
             too_early=self._too_early,
             lost=self._lost,
+            silence_concealed=self._silence_concealed,
             inserted=self._inserted,
             dropped=self._dropped,
             flushed=self._flushed,
@@ -475,7 +488,7 @@ class JitterBuffer:
         self._max_seq, self._max_ts = sequence, timestamp
         self._playing = False
         self._playhead = None
-        self._empty_run = 0
+        self._empty_run = self._dry_lost = 0
 
     def _resync(
         self, ssrc: int, sequence: int, timestamp: int, payload: bytes, marker: bool, arrival: float
@@ -563,7 +576,7 @@ class JitterBuffer:
                 packet = self._pop_first()
                 self._playhead = packet.ts + (samples := self._duration(packet))
                 self._slot_seq = packet.seq
-                self._empty_run = 0
+                self._empty_run = self._dry_lost = 0
                 self._played += 1
                 return Frame(
                     packet.payload, packet.ts % TIMESTAMP_MOD, packet.seq % SEQ_MOD, samples
@@ -583,6 +596,7 @@ class JitterBuffer:
                 return EMPTY
             samples = self._step()
             self._empty_run += 1
+            self._dry_lost += 1
         lost = Lost(self._playhead % TIMESTAMP_MOD, samples)
         self._playhead += samples
         self._slot_seq += 1

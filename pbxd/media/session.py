@@ -78,6 +78,10 @@ class CallMedia:
         self._answers_sent[other] = answer.serialize()
         return self._answers_sent[other]
 
+    def dtmf_from(self, side: str, digit: str) -> None:
+        """A digit `side` signalled in SIP INFO: the engine relays it in the media."""
+        self.endpoints[side].digit_from_signalling(digit)
+
     def packets_received(self) -> int:
         return sum(endpoint.counters.received for endpoint in self.endpoints.values())
 

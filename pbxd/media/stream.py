@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class DtmfReceived:
     digit: str
-    source: str  # "rfc4733"
+    source: str  # "rfc4733", "info" or "inband"
 
 
 class StreamError(ValueError):

@@ -14,6 +14,7 @@ import pytest
 
 from pbxd.media.codecs import PCMA, PCMU, Codec
 from pbxd.media.dtmf import DtmfEvent
+from pbxd.media.dtmf_native import DtmfToneGenerator
 from pbxd.media.engine import MediaEngine
 from pbxd.media.mixer import whisper
 from pbxd.media.negotiate import CodecChoice, MediaTerms
@@ -217,3 +218,36 @@ async def test_dead_media_is_reported(engine) -> None:
     await talk(engine, endpoints, seconds=0.2)
     await asyncio.sleep(0.6)
     assert timed_out == [endpoints[a]]
+
+
+async def test_info_digit_is_sent_on_as_rfc4733(engine) -> None:
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMU", 1000)
+    endpoints = await connect(engine, a, b)
+    engine.bridge(list(endpoints.values()))
+    endpoints[a].digit_from_signalling("#")  # as the B2BUA does for SIP INFO dtmf-relay
+    await talk(engine, endpoints, seconds=0.6)
+    assert {e.digit for e in b.events} == {"#"}
+
+
+async def test_inband_digits_in_noise_are_detected_and_sent_on(engine) -> None:
+    """An analog line: the digits are tones in the audio, with noise on the line."""
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMU", 1000)
+    endpoints = await connect(engine, a, b)
+    engine.bridge(list(endpoints.values()))
+    engine.detect_inband_dtmf(endpoints[a])
+    detected: list[str] = []
+    endpoints[a].dtmf_listeners.append(detected.append)
+    signal = DtmfToneGenerator(level_dbm0=-10).sequence("159#", on_ms=100, off_ms=100)
+    rng = np.random.default_rng(7)
+    noise_rms = np.sqrt(np.mean(signal.astype(np.float64) ** 2)) / 10 ** (12 / 20)  # 12 dB SNR
+    noisy = np.clip(signal + rng.normal(0, noise_rms, signal.size), -32768, 32767)
+    frames = [noisy[i : i + 160].astype(np.int16) for i in range(0, noisy.size - 159, 160)]
+    target = ("127.0.0.1", endpoints[a].local_port)
+    for frame in frames + [np.zeros(160, np.int16)] * 10:
+        packet = a.sender.next(0, a.encoder.encode(frame), 160)
+        a.send_to(target, packet.serialize())
+        b.send_to(("127.0.0.1", endpoints[b].local_port), b.next_packet())
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+    assert detected == list("159#")
+    assert "".join(dict.fromkeys(e.digit for e in b.events)) == "159#"
