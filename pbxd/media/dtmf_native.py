@@ -1,38 +1,21 @@
 """DTMF in band: detection with spandsp's DTMF receiver, tone generation with numpy.
 
 Analog lines (FXO/FXS) and phones that send DTMF as audio need the tones found in the audio.
-`InbandDtmfDetector` binds Debian's libspandsp2 (libspandsp.so.2) with cffi in ABI mode: no
-compiler and no -dev headers. The declarations below follow spandsp 0.0.6's documented C API
-(spandsp/dtmf.h) and were checked against the exported symbols and calling convention of
-Debian's build: in 0.0.6 `dtmf_rx_parms` takes ints (dB / dBm0), not floats as later versions.
+`InbandDtmfDetector` uses Debian's libspandsp2 through the cffi binding of native.py (ABI
+mode: no compiler and no -dev headers).
 
 `DtmfToneGenerator` is pure numpy: the Q.23 frequency pairs at a given level and twist.
 """
 
 from __future__ import annotations
 
-import ctypes.util
-import threading
 from typing import Any
 
 import numpy as np
 
+from . import native
 from .dtmf import DTMF_DIGITS, DtmfError, event_code
 from .frames import ENGINE_RATE, FRAME_SAMPLES, Frame
-
-DEBIAN_PACKAGE = "libspandsp2"
-_LIBRARY_NAMES = ("libspandsp.so.2", "spandsp")
-
-# From spandsp's public dtmf.h (0.0.6). The receiver state is opaque to us: `void *`, and NULL
-# passed to dtmf_rx_init makes the library allocate it (freed by dtmf_rx_free).
-_CDEF = """
-typedef void (*digits_rx_callback_t)(void *user_data, const char *digits, int len);
-void *dtmf_rx_init(void *s, digits_rx_callback_t callback, void *user_data);
-void dtmf_rx_parms(void *s, int filter_dialtone, int twist, int reverse_twist, int threshold);
-int dtmf_rx(void *s, const int16_t amp[], int samples);
-size_t dtmf_rx_get(void *s, char *digits, int max);
-int dtmf_rx_free(void *s);
-"""
 
 MAX_DIGITS_PER_CALL = 128  # spandsp's MAX_DTMF_DIGITS buffer
 
@@ -41,40 +24,12 @@ class SpandspUnavailableError(DtmfError):
     """libspandsp.so.2 cannot be loaded: the Debian package libspandsp2 is missing."""
 
 
-_lock = threading.Lock()
-_binding: tuple[Any, Any] | None = None
-
-
 def _load() -> tuple[Any, Any]:
-    """(ffi, lib), loaded once on first use so that importing this module never fails."""
-    global _binding
-    with _lock:
-        if _binding is None:
-            try:
-                import cffi
-            except ImportError as exc:  # pragma: no cover - cffi is a run-time dependency
-                raise SpandspUnavailableError("the cffi Python package is not installed") from exc
-            ffi = cffi.FFI()
-            ffi.cdef(_CDEF)
-            lib = None
-            errors = []
-            for name in _LIBRARY_NAMES:
-                path = name if ".so" in name else ctypes.util.find_library(name)
-                if not path:
-                    continue
-                try:
-                    lib = ffi.dlopen(path)
-                    break
-                except OSError as exc:
-                    errors.append(str(exc))
-            if lib is None:
-                raise SpandspUnavailableError(
-                    "in-band DTMF detection needs libspandsp.so.2 from the Debian package "
-                    f"{DEBIAN_PACKAGE} (apt-get install {DEBIAN_PACKAGE}); "
-                    + ("; ".join(errors) or "library not found")
-                )
-            _binding = (ffi, lib)
-        return _binding
+    """(ffi, lib) of libspandsp, loaded on first use so that importing never fails."""
+    try:
+        return native.spandsp_ffi(), native.spandsp()
+    except native.NativeLibraryError as exc:
+        raise SpandspUnavailableError(f"in-band DTMF detection: {exc}") from exc
 
 
 class InbandDtmfDetector:

@@ -20,8 +20,15 @@ class NativeLibraryError(RuntimeError):
     """A native library pbxd's media engine needs is not installed or lacks a symbol."""
 
 
-# Written from spandsp 0.0.6's documented API (g722.h, plc.h). The state structs stay opaque.
+# Written from spandsp 0.0.6's documented API (g722.h, plc.h, dtmf.h). The state structs stay
+# opaque. In 0.0.6 `dtmf_rx_parms` takes ints (dB / dBm0), not floats as later versions.
 _SPANDSP_CDEF = """
+typedef void (*digits_rx_callback_t)(void *user_data, const char *digits, int len);
+void *dtmf_rx_init(void *s, digits_rx_callback_t callback, void *user_data);
+void dtmf_rx_parms(void *s, int filter_dialtone, int twist, int reverse_twist, int threshold);
+int dtmf_rx(void *s, const int16_t amp[], int samples);
+size_t dtmf_rx_get(void *s, char *digits, int max);
+int dtmf_rx_free(void *s);
 void *g722_encode_init(void *s, int rate, int options);
 int g722_encode_free(void *s);
 int g722_encode(void *s, uint8_t g722_data[], const int16_t amp[], int len);
@@ -87,6 +94,11 @@ def spandsp():
 def gsm():
     """The loaded libgsm (raises NativeLibraryError naming libgsm1 when missing)."""
     return _GSM.load()
+
+
+def spandsp_ffi():
+    """The FFI of libspandsp (for buffers and `ffi.gc`)."""
+    return _SPANDSP.ffi
 
 
 def spandsp_available() -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pbxd.media import dtmf_native
 from pbxd.media.dtmf import DTMF_DIGITS, DtmfError
 from pbxd.media.dtmf_native import (
     DTMF_FREQUENCIES,
@@ -247,7 +246,9 @@ def test_dial_tone_filter_option_still_detects():
 
 
 def test_missing_library_names_the_debian_package(monkeypatch):
-    monkeypatch.setattr(dtmf_native, "_binding", None)
-    monkeypatch.setattr(dtmf_native, "_LIBRARY_NAMES", ("libspandsp-not-here.so.2",))
+    from pbxd.media import native
+
+    absent = native._Library("libspandsp-not-here.so.2", "libspandsp2", "int absent(void);")
+    monkeypatch.setattr(native, "_SPANDSP", absent)
     with pytest.raises(SpandspUnavailableError, match="libspandsp2"):
         InbandDtmfDetector()
