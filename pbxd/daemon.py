@@ -19,6 +19,7 @@ from pbxd.call.pbx import Pbx
 from pbxd.call.sipcore import SipCore
 from pbxd.media.engine import MediaEngine
 from pbxd.media.ports import PortAllocator
+from pbxd.media.recorder import repair_directory
 from pbxd.media.session import MediaFactory
 from pbxd.services import Services, build_services
 from pbxd.services.cdr import CdrEntry
@@ -144,7 +145,18 @@ def _log_failure(future) -> None:
         log.error("could not store a call record: %s", future.exception())
 
 
+def repair_recordings(recordings: Path) -> None:
+    """Recordings cut by a crash or power loss get their headers fixed before anything records."""
+    recordings.mkdir(parents=True, exist_ok=True)
+    for outcome in repair_directory(recordings):
+        if outcome.error:
+            log.error("recording %s could not be repaired: %s", outcome.path, outcome.error)
+        else:
+            log.warning("recording %s was cut short; repaired, audio kept", outcome.path)
+
+
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    repair_recordings(settings.data_dir / "recordings")
     services = build_services(settings.data_dir)
     created_password = services.users.ensure_admin(settings.data_dir, settings.admin_password)
     daemon = Daemon(settings, services)

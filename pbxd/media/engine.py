@@ -42,6 +42,7 @@ from .rtcp import RtcpState
 from .rtp import RtpPacket, RtpParseError, is_rtcp
 from .sockets import bind_pair
 from .stream import DtmfReceived, RtpStream
+from .tones import ToneGenerator, TonePlan
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class Endpoint:
         self.created_at = time.monotonic()
         self.last_packet_at: float | None = None
         self.timed_out = False
-        self.player: Player | None = None
+        self.player: Player | _ToneSource | None = None
         self.collector: tuple[DigitCollector, asyncio.Future] | None = None
         self.dtmf_listeners: list[Callable[[str], None]] = []
         self.bridge: Bridge | None = None
@@ -345,6 +346,17 @@ class MediaEngine:
         self._refresh_fast_path(endpoint)
         return player
 
+    def play_tone(self, endpoint: Endpoint, plan: TonePlan, name: str) -> ToneGenerator:
+        """Dial, ringback, busy or congestion tone of `plan`, until stopped or replaced."""
+        tone = ToneGenerator.for_tone(plan, name)
+        endpoint.player = _ToneSource(tone)
+        self._refresh_fast_path(endpoint)
+        return tone
+
+    def stop_playing(self, endpoint: Endpoint) -> None:
+        endpoint.player = None
+        self._refresh_fast_path(endpoint)
+
     def record(
         self,
         bridge: Bridge,
@@ -489,6 +501,21 @@ class MediaEngine:
         if now - last > self.media_timeout and not endpoint.timed_out:
             endpoint.timed_out = True  # once, until packets flow again
             self.on_media_timeout(endpoint)
+
+
+class _ToneSource:
+    """A tone in the place of a prompt player: endless, not stopped by DTMF."""
+
+    stop_on_dtmf = False
+
+    def __init__(self, tone: ToneGenerator):
+        self.tone = tone
+
+    def next_frame(self) -> Frame | None:
+        return None if self.tone.finished else self.tone.next_frame()
+
+    def interrupt(self) -> bool:
+        return False
 
 
 def _mix_down(frames: list[Frame | None]) -> Frame | None:

@@ -45,8 +45,9 @@ The delay changes in two ways, so speech is not cut:
   `DROP_SPACING` outputs).
 Clock drift (the sender's clock a little fast or slow) shows up as the delay over the fastest
 path creeping up or down; the same one-frame steps keep it inside the band: without silences
-that costs about one frame per (frame / drift) seconds, e.g. one per 4 s at 0.5 %, and nothing
-when talkspurt boundaries come first.
+that costs about one frame per (frame / drift) seconds, e.g. one per 4 s at 0.5 %. Talkspurt
+boundaries re-anchor for free, so with DTX nothing is needed unless a talkspurt lasts longer
+than the drift takes to eat a quarter frame (5 ms: 5 s at 0.1 %, 1 s at 0.5 %).
 
 Loss, silence and resynchronisation
 -----------------------------------

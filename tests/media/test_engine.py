@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from pbxd.media.codecs import PCMA, PCMU, Codec
+from pbxd.media.codecs import G722, PCMA, PCMU, Codec
 from pbxd.media.dtmf import DtmfEvent
 from pbxd.media.dtmf_native import DtmfToneGenerator
 from pbxd.media.engine import MediaEngine
@@ -20,26 +20,29 @@ from pbxd.media.mixer import whisper
 from pbxd.media.negotiate import CodecChoice, MediaTerms
 from pbxd.media.ports import PortAllocator
 from pbxd.media.rtp import RtpPacket, RtpSender
+from pbxd.media.tones import CHINA
 from pbxd.sip.sdp import Direction
 
 RATE = 8000
-CODECS = {"PCMU": (PCMU, 0), "PCMA": (PCMA, 8)}
+CODECS = {"PCMU": (PCMU, 0), "PCMA": (PCMA, 8), "G722": (G722, 9)}
 
 
-def spectrum_peaks(pcm: np.ndarray, candidates: list[float]) -> dict[float, float]:
+def spectrum_peaks(
+    pcm: np.ndarray, candidates: list[float], rate: int = RATE
+) -> dict[float, float]:
     """Relative energy at each candidate frequency (0..1 of the strongest)."""
     pcm = pcm.astype(np.float64)
     spectrum = np.abs(np.fft.rfft((pcm - pcm.mean()) * np.hanning(pcm.size)))
-    bins = np.fft.rfftfreq(pcm.size, 1 / RATE)
+    bins = np.fft.rfftfreq(pcm.size, 1 / rate)
     energy = {f: float(spectrum[(bins > f - 15) & (bins < f + 15)].max()) for f in candidates}
     top = max(energy.values()) or 1.0
     return {f: e / top for f, e in energy.items()}
 
 
-def dominant(pcm: np.ndarray) -> float:
+def dominant(pcm: np.ndarray, rate: int = RATE) -> float:
     pcm = pcm.astype(np.float64)
     spectrum = np.abs(np.fft.rfft((pcm - pcm.mean()) * np.hanning(pcm.size)))
-    return float(np.fft.rfftfreq(pcm.size, 1 / RATE)[int(np.argmax(spectrum))])
+    return float(np.fft.rfftfreq(pcm.size, 1 / rate)[int(np.argmax(spectrum))])
 
 
 class FakePhone(asyncio.DatagramProtocol):
@@ -82,8 +85,9 @@ class FakePhone(asyncio.DatagramProtocol):
         return MediaTerms(choice, 101, self.address, Direction.SENDRECV)
 
     def next_packet(self) -> bytes:
-        t = (np.arange(160) + self.phase) / RATE
-        self.phase += 160
+        samples, rate = self.codec.frame_samples, self.codec.sample_rate
+        t = (np.arange(samples) + self.phase) / rate
+        self.phase += samples
         pcm = (8000 * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
         return self.sender.next(self.payload_type, self.encoder.encode(pcm), 160).serialize()
 
@@ -122,15 +126,18 @@ async def connect(engine: MediaEngine, *phones: FakePhone) -> dict:
     return endpoints
 
 
-@pytest.mark.parametrize(("codec_a", "codec_b"), [("PCMU", "PCMU"), ("PCMU", "PCMA")])
+@pytest.mark.parametrize(
+    ("codec_a", "codec_b"),
+    [("PCMU", "PCMU"), ("PCMU", "PCMA"), ("G722", "PCMA"), ("G722", "G722")],
+)
 async def test_bridge_carries_tones_both_ways(engine, codec_a: str, codec_b: str) -> None:
     a, b = await FakePhone.open(codec_a, 440), await FakePhone.open(codec_b, 1000)
     endpoints = await connect(engine, a, b)
     bridge = engine.bridge(list(endpoints.values()))
     assert bridge.fast_path is (codec_a == codec_b)  # same codec: payloads pass undecoded
     await talk(engine, endpoints)
-    assert abs(dominant(a.received_audio()) - 1000) < 15
-    assert abs(dominant(b.received_audio()) - 440) < 15
+    assert abs(dominant(a.received_audio(), a.codec.sample_rate) - 1000) < 15
+    assert abs(dominant(b.received_audio(), b.codec.sample_rate) - 440) < 15
 
 
 async def test_three_party_conference_hears_the_others_not_itself(engine) -> None:
@@ -251,3 +258,50 @@ async def test_inband_digits_in_noise_are_detected_and_sent_on(engine) -> None:
     await asyncio.sleep(0.3)
     assert detected == list("159#")
     assert "".join(dict.fromkeys(e.digit for e in b.events)) == "159#"
+
+
+async def test_dtmf_interrupts_a_prompt_and_digits_are_collected(engine) -> None:
+    a = await FakePhone.open("PCMU", 440)
+    endpoints = await connect(engine, a)
+    endpoint = endpoints[a]
+    prompt = (8000 * np.sin(2 * np.pi * 700 * np.arange(8000) / RATE)).astype(np.int16)
+    player = engine.play(endpoint, [prompt], loop=True)
+    collected = engine.collect_digits(endpoint, max_digits=4, first_timeout=3.0,
+                                      inter_timeout=1.0, terminator="#")
+    target = ("127.0.0.1", endpoint.local_port)
+    timestamp = 1000
+    for digit in "12#":
+        for n in range(4):
+            event = DtmfEvent.for_digit(digit, end=n == 3, volume=10, duration=160 * (n + 1))
+            packet = RtpPacket(101, a.sender.sequence, timestamp, 0xD7, event.serialize(),
+                               marker=n == 0)
+            a.sender.sequence = (a.sender.sequence + 1) & 0xFFFF
+            a.send_to(target, packet.serialize())
+            await asyncio.sleep(0.02)
+        timestamp += 1600
+    result = await asyncio.wait_for(collected, 3.0)
+    assert (result.digits, result.reason.value) == ("12", "terminator")
+    assert player.interrupted
+
+
+async def test_packets_from_a_second_source_with_the_latched_ssrc_are_dropped(engine) -> None:
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMU", 1000)
+    intruder = await FakePhone.open("PCMU", 1600)
+    intruder.sender = a.sender  # same SSRC and sequence space, another address
+    endpoints = await connect(engine, a, b)
+    engine.bridge(list(endpoints.values()))
+    target = ("127.0.0.1", endpoints[a].local_port)
+    await talk(engine, endpoints, extra=lambda: intruder.send_to(target, intruder.next_packet()))
+    assert endpoints[a].counters.stray > 50
+    assert spectrum_peaks(b.received_audio(), [440, 1600])[1600] < 0.05
+
+
+async def test_busy_tone_of_the_china_plan(engine) -> None:
+    a = await FakePhone.open("PCMU", 440)
+    endpoints = await connect(engine, a)
+    engine.play_tone(endpoints[a], CHINA, "busy")
+    await talk(engine, endpoints, seconds=1.5)
+    audio = a.received_audio(skip_frames=5)
+    assert abs(dominant(audio) - 450) < 10
+    on = np.abs(audio.astype(np.int32)).reshape(-1, 80).max(axis=1) > 1000  # 10 ms blocks
+    assert 0.35 < on.mean() < 0.65  # 0.35 s on, 0.35 s off

@@ -342,7 +342,8 @@ def test_target_shrinks_again_at_talkspurt_boundaries_when_the_jitter_calms_down
     # The delay moved at the boundaries: no speech frame was dropped to get there.
     assert jb.stats.dropped == 0
     assert jb.stats.late / jb.stats.received < 0.01
-    assert sequences(run.frames) == [p.sequence for p in packets if not run.result(p) == ["late"]]
+    on_time = [p.sequence for p in packets if run.result(p) != [PutResult.LATE]]
+    assert sequences(run.frames) == on_time
 
 
 def test_a_jitter_spike_without_silences_is_absorbed_and_given_back_one_frame_at_a_time() -> None:
