@@ -51,6 +51,7 @@ class RtpStream:
         self._from_engine = _resampler(ENGINE_RATE, self.codec.sample_rate)
         self._dtmf_in = Rfc4733Receiver(self.codec.clock_rate)
         self._dtmf_out = Rfc4733Sender(self.codec.clock_rate, self.codec.timestamp_step)
+        self._pending = np.zeros(0, dtype=np.int16)  # decoded samples not yet pulled
         self.decode_errors = 0
         self.last_rtp_at: float | None = None
 
@@ -80,20 +81,37 @@ class RtpStream:
         return []
 
     def pull(self, now: float) -> Frame | None:
-        """The next 20 ms heard from this stream at the engine rate; None while nothing plays."""
-        out = self._jitter.get(now)
-        if isinstance(out, BufferedFrame):
-            try:
-                pcm = self._concealer.good(self._decoder.decode(out.payload))
-            except CodecError as exc:
-                self.decode_errors += 1
-                log.debug("undecodable %s payload: %s", self.codec.name, exc)
-                pcm = self._concealer.conceal(self.codec.frame_samples)
-        elif isinstance(out, Lost):
-            pcm = self._concealer.conceal(self.codec.frame_samples)
-        else:
-            return None
-        return _fit(self._to_engine.process(pcm) if self._to_engine else pcm)
+        """The next 20 ms heard from this stream at the engine rate; None while nothing plays.
+
+        Packets of another ptime (10 or 30 ms) decode into a sample queue from which whole
+        engine frames are taken; the jitter buffer is asked again while the queue runs short.
+        """
+        while self._pending.size < FRAME_SAMPLES:
+            out = self._jitter.get(now)
+            if isinstance(out, BufferedFrame):
+                pcm = self._decode(out.payload)
+            elif isinstance(out, Lost):
+                samples = out.samples * self.codec.sample_rate // self.codec.clock_rate
+                pcm = self._concealer.conceal(samples)
+            else:
+                if not self._pending.size:
+                    return None
+                pcm = np.zeros(FRAME_SAMPLES - self._pending.size, dtype=np.int16)
+                self._pending = np.concatenate([self._pending, pcm])
+                break
+            if self._to_engine is not None:
+                pcm = self._to_engine.process(pcm)
+            self._pending = np.concatenate([self._pending, pcm])
+        frame, self._pending = self._pending[:FRAME_SAMPLES], self._pending[FRAME_SAMPLES:]
+        return frame
+
+    def _decode(self, payload: bytes) -> np.ndarray:
+        try:
+            return self._concealer.good(self._decoder.decode(payload))
+        except CodecError as exc:
+            self.decode_errors += 1
+            log.debug("undecodable %s payload: %s", self.codec.name, exc)
+            return self._concealer.conceal(self.codec.frame_samples)
 
     # -- outbound -------------------------------------------------------------------------------
 
@@ -139,12 +157,3 @@ def _codec(terms: MediaTerms) -> Codec:
 
 def _resampler(from_rate: int, to_rate: int) -> Resampler | None:
     return None if from_rate == to_rate else Resampler(from_rate, to_rate)
-
-
-def _fit(pcm: np.ndarray) -> Frame:
-    """Exactly one engine frame (a codec frame of another ptime is cut or padded)."""
-    if pcm.size == FRAME_SAMPLES:
-        return pcm
-    if pcm.size > FRAME_SAMPLES:
-        return pcm[:FRAME_SAMPLES]
-    return np.concatenate([pcm, np.zeros(FRAME_SAMPLES - pcm.size, dtype=np.int16)])

@@ -305,3 +305,21 @@ async def test_busy_tone_of_the_china_plan(engine) -> None:
     assert abs(dominant(audio) - 450) < 10
     on = np.abs(audio.astype(np.int32)).reshape(-1, 80).max(axis=1) > 1000  # 10 ms blocks
     assert 0.35 < on.mean() < 0.65  # 0.35 s on, 0.35 s off
+
+
+async def test_30ms_packets_play_without_gaps(engine) -> None:
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMA", 1000)
+    endpoints = await connect(engine, a, b)
+    engine.bridge(list(endpoints.values()))
+    target = ("127.0.0.1", endpoints[a].local_port)
+    for _ in range(50):  # 1.5 s in 30 ms packets
+        t = (np.arange(240) + a.phase) / RATE
+        a.phase += 240
+        pcm = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+        a.send_to(target, a.sender.next(0, a.encoder.encode(pcm), 240).serialize())
+        await asyncio.sleep(0.03)
+    await asyncio.sleep(0.2)
+    frames = b.heard[10:-10]
+    silent = [f for f in frames if np.abs(f.astype(np.int32)).max() < 1000]
+    assert len(frames) > 40 and not silent, f"{len(silent)} silent frames of {len(frames)}"
+    assert abs(dominant(np.concatenate(frames)) - 440) < 15
