@@ -19,6 +19,7 @@ from pbxd.media.engine import MediaEngine
 from pbxd.media.mixer import whisper
 from pbxd.media.negotiate import CodecChoice, MediaTerms
 from pbxd.media.ports import PortAllocator
+from pbxd.media.rtcp import SenderReport, SourceDescription, parse_compound
 from pbxd.media.rtp import RtpPacket, RtpSender
 from pbxd.media.tones import CHINA
 from pbxd.sip.sdp import Direction
@@ -323,3 +324,32 @@ async def test_30ms_packets_play_without_gaps(engine) -> None:
     silent = [f for f in frames if np.abs(f.astype(np.int32)).max() < 1000]
     assert len(frames) > 40 and not silent, f"{len(silent)} silent frames of {len(frames)}"
     assert abs(dominant(np.concatenate(frames)) - 440) < 15
+
+
+async def test_rtcp_sender_reports_reach_the_phone(engine) -> None:
+    """RFC 3550 section 6: while it sends RTP, the engine sends SR + SDES to RTP port + 1."""
+    loop = asyncio.get_running_loop()
+    reports: list[bytes] = []
+
+    class Rtcp(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr) -> None:
+            reports.append(data)
+
+    for port in range(43000, 43100, 2):
+        try:
+            _, phone = await loop.create_datagram_endpoint(
+                lambda: FakePhone("PCMU", 440), local_addr=("127.0.0.1", port)
+            )
+            rtcp, _ = await loop.create_datagram_endpoint(Rtcp, local_addr=("127.0.0.1", port + 1))
+            break
+        except OSError:
+            continue
+    other = await FakePhone.open("PCMU", 1000)
+    endpoints = await connect(engine, phone, other)
+    engine.bridge(list(endpoints.values()))
+    await talk(engine, endpoints, seconds=4.0)
+    rtcp.close()
+    packets = [p for data in reports for p in parse_compound(data)]
+    assert any(isinstance(p, SenderReport) and p.packet_count > 0 for p in packets), packets
+    cnames = [p for p in packets if isinstance(p, SourceDescription)]
+    assert cnames and cnames[0].cnames()
