@@ -175,8 +175,9 @@ async def test_rfc4733_digit_is_regenerated_on_the_other_leg(engine) -> None:
         # One event of 5 packets at the start of the stream (RFC 4733 section 2.5).
         if sent["n"] < 5:
             event = DtmfEvent(5, end=sent["n"] == 4, duration=160 * (sent["n"] + 1))
-            packet = RtpPacket(101, 60000 + sent["n"], 777, 0xABC, event.serialize(),
-                               marker=sent["n"] == 0)
+            packet = RtpPacket(
+                101, 60000 + sent["n"], 777, 0xABC, event.serialize(), marker=sent["n"] == 0
+            )
             a.send_to(("127.0.0.1", endpoints[a].local_port), packet.serialize())
             sent["n"] += 1
 
@@ -199,10 +200,16 @@ async def test_prompt_played_to_one_side_and_stereo_recording(engine, tmp_path) 
     assert abs(dominant(audio_b[: 8000 - 2000]) - 700) < 15
     info = subprocess.run(["soxi", str(path)], capture_output=True, text=True, check=True).stdout
     assert "Channels       : 2" in info and "Sample Rate    : 8000" in info
-    left = subprocess.run(["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-",
-                           "remix", "1"], capture_output=True, check=True).stdout
-    right = subprocess.run(["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-",
-                            "remix", "2"], capture_output=True, check=True).stdout
+    left = subprocess.run(
+        ["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-", "remix", "1"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    right = subprocess.run(
+        ["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-", "remix", "2"],
+        capture_output=True,
+        check=True,
+    ).stdout
     assert abs(dominant(np.frombuffer(left, np.int16)[2000:]) - 440) < 15
     assert abs(dominant(np.frombuffer(right, np.int16)[2000:]) - 1000) < 15
 
@@ -267,15 +274,17 @@ async def test_dtmf_interrupts_a_prompt_and_digits_are_collected(engine) -> None
     endpoint = endpoints[a]
     prompt = (8000 * np.sin(2 * np.pi * 700 * np.arange(8000) / RATE)).astype(np.int16)
     player = engine.play(endpoint, [prompt], loop=True)
-    collected = engine.collect_digits(endpoint, max_digits=4, first_timeout=3.0,
-                                      inter_timeout=1.0, terminator="#")
+    collected = engine.collect_digits(
+        endpoint, max_digits=4, first_timeout=3.0, inter_timeout=1.0, terminator="#"
+    )
     target = ("127.0.0.1", endpoint.local_port)
     timestamp = 1000
     for digit in "12#":
         for n in range(4):
             event = DtmfEvent.for_digit(digit, end=n == 3, volume=10, duration=160 * (n + 1))
-            packet = RtpPacket(101, a.sender.sequence, timestamp, 0xD7, event.serialize(),
-                               marker=n == 0)
+            packet = RtpPacket(
+                101, a.sender.sequence, timestamp, 0xD7, event.serialize(), marker=n == 0
+            )
             a.sender.sequence = (a.sender.sequence + 1) & 0xFFFF
             a.send_to(target, packet.serialize())
             await asyncio.sleep(0.02)
