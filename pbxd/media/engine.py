@@ -161,6 +161,7 @@ class Endpoint:
             and self.bridge.fast_path
             and (packet.payload_type == stream.terms.codec.payload_type)
         ):
+            stream.stats.update(packet, now)  # RTCP reports stay true in the fast path
             self.bridge.forward(self, packet, now)
             return
         for event in stream.receive(packet, now):
