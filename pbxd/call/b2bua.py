@@ -219,8 +219,10 @@ class B2bua:
                 self.core.local_ip_for(bindings[0].source),
             )
         except Exception as exc:
-            log.error("call %s: no media ports: %s", call.id, exc)
-            self._fail(call, SipError("no media ports"), Disposition.FAILED)
+            # PortsExhausted and bind failures are 503s; anything else is a 500.
+            log.error("call %s: no media: %s", call.id, exc)
+            error = exc if isinstance(exc, SipError) else SipError("no media")
+            self._fail(call, error, Disposition.FAILED)
             return
         if call.state == CallState.ENDED:
             media.close()
