@@ -11,7 +11,9 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian libraries the media engine loads (cffi, ABI mode: no compiler, no -dev packages).
 RUN_DEBS := libspandsp2 libgsm1 libopus0
 # Debian packages the tests drive as real SIP peers and audio tools.
-TEST_DEBS := $(RUN_DEBS) sip-tester baresip sox
+# The firmware tools' fast tests run the board scripts for real on tiny stand-ins.
+TEST_DEBS := $(RUN_DEBS) sip-tester baresip sox \
+	busybox-static dash genimage mtools dosfstools e2fsprogs squashfs-tools
 BENCH_DEBS := kamailio
 
 .PHONY: run dev test bench lint deps-run deps-test deps-bench apt-install venv clean-venv
@@ -61,7 +63,7 @@ deps-bench:
 
 test: $(VENV)/.stamp-test deps-test
 	$(VENV)/bin/ruff check pbxd tests benchmarks
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not qemu"
 
 bench: $(VENV)/.stamp-bench deps-bench
 	$(PY) -m benchmarks
@@ -72,3 +74,4 @@ lint: $(VENV)/.stamp-test
 
 clean-venv:
 	rm -rf $(VENV)
+include firmware.mk

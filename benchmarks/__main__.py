@@ -2,8 +2,8 @@
 
 Prints, per benchmark, the probe and measured runs of every target, then the lines
 `RESULT <name> <value> <unit> peer=<peer value> ratio=<ours/peer>` (rate, then work per
-CPU-second of the target). Exit status 0 only
-if every target that was run gave a valid figure. See benchmarks/README.md.
+CPU-second of the target; for media: calls carried per row, then CPU per call). Exit status
+0 only if every target that was run gave a valid figure. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -18,20 +18,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import calls, register
+from benchmarks import calls, media, register
 from benchmarks.capacity import PROBE_SECONDS
 from benchmarks.procs import cpu_count
 from benchmarks.report import Comparison
 from benchmarks.settings import Settings
 from benchmarks.sipp import SippError, sipp_version
 
-SUITES = {"register": register.run, "calls": calls.run}
+SUITES = {"register": register.run, "calls": calls.run, "media": media.run}
+SIPP_SUITES = ("register", "calls")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="SIP benchmarks of pbxd against Kamailio (REGISTER) and sippy (calls).",
+        description="Benchmarks of pbxd against Kamailio (REGISTER), sippy (calls) and "
+        "rtpengine (media).",
     )
     parser.add_argument(
         "--only",
@@ -75,6 +77,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="pbxd --digest-algorithms (default MD5: sipp 3.6 only does MD5 and reads the first "
         "challenge; Kamailio offers one MD5 challenge); '' to leave the option out",
     )
+    parser.add_argument(
+        "--media-seconds",
+        type=float,
+        default=4.0,
+        help="measured seconds of each media step, after 1 s warm-up (default 4)",
+    )
+    parser.add_argument(
+        "--media-max-calls",
+        type=int,
+        default=800,
+        help="largest number of concurrent calls a media step tries (default 800)",
+    )
+    parser.add_argument(
+        "--media-record-format",
+        default="wav-pcm16",
+        choices=("wav-pcm16", "wav-pcmu", "wav-pcma", "wav-gsm"),
+        help="pbxd's recording format in the media benchmark (default wav-pcm16, 2 channels; "
+        "wav-gsm is recorded mono)",
+    )
     parser.add_argument("--no-peer", action="store_true", help="measure pbxd only")
     parser.add_argument("--no-pbxd", action="store_true", help="measure the peers only")
     parser.add_argument(
@@ -107,32 +128,47 @@ def main(argv: list[str] | None = None) -> int:
             run_pbxd=not args.no_pbxd,
             log=log,
         )
+        media_options = media.MediaOptions(
+            seconds=args.media_seconds,
+            max_calls=args.media_max_calls,
+            record_format=args.media_record_format,
+            record_channels=1 if args.media_record_format == "wav-gsm" else 2,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    suites = args.only or list(SUITES)
+    uses_sipp = any(name in SIPP_SUITES for name in suites)
 
-    try:
-        sipp = sipp_version()
-    except SippError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    sipp = "not used"
+    if uses_sipp:
+        try:
+            sipp = sipp_version()
+        except SippError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     log(
         f"host: {platform.node()} {platform.machine()}, {cores} cores usable "
         f"(os.cpu_count {os.cpu_count()}), load average {os.getloadavg()[0]:.2f}; "
         f"python {platform.python_version()}; sipp {sipp}"
     )
-    log(
-        "method: closed loop on 127.0.0.1/UDP; sipp keeps N calls in flight, N doubled from 8 "
-        f"in {PROBE_SECONDS} s probes while the rate grows > 5 % with < 1 % failed and < 0.1 % "
-        f"retransmitted; then a {settings.duration} s run at the best N (first 2 s warm-up), "
-        "valid with < 1 % failed and < 1 % retransmitted. sipp and the target share the cores."
-    )
+    if uses_sipp:
+        log(
+            "method: closed loop on 127.0.0.1/UDP; sipp keeps N calls in flight, N doubled "
+            f"from 8 in {PROBE_SECONDS} s probes while the rate grows > 5 % with < 1 % failed "
+            f"and < 0.1 % retransmitted; then a {settings.duration} s run at the best N (first "
+            "2 s warm-up), valid with < 1 % failed and < 1 % retransmitted. sipp and the target "
+            "share the cores."
+        )
     log(f"work directory: {workdir}")
 
     began = time.monotonic()
-    results: list[Comparison] = []
-    for name in args.only or list(SUITES):
-        comparison = SUITES[name](settings)
+    results: list[Comparison | media.MediaComparison] = []
+    for name in suites:
+        if name == "media":
+            comparison = media.run(settings, media_options)
+        else:
+            comparison = SUITES[name](settings)
         results.append(comparison)
         for line in comparison.result_lines():
             log(line)

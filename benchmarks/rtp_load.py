@@ -188,10 +188,14 @@ def run(spec: dict) -> dict:
 
     # Per slot: (send, prefix, header fields) of the legs due in that slot.
     slot_legs: list[list[tuple]] = [[] for _ in range(SLOTS)]
+    # A new SSRC, sequence and timestamp base on every run (the salt): the target must not
+    # take a new run's packets for old duplicates in its jitter buffer.
+    salt = int(spec.get("salt", 0))
     for i, leg in enumerate(legs):
         pt = leg["pt"]
-        ssrc = (0x5EED0000 + i) & 0xFFFFFFFF
-        seq0, ts0 = (i * 7919) & 0xFFFF, (i * 104729) & 0xFFFFFFFF
+        ssrc = ((salt << 20) ^ i ^ 0x5EED0000) & 0xFFFFFFFF
+        seq0 = (i * 7919 + salt * 4099) & 0xFFFF
+        ts0 = (i * 104729 + salt * 7777777) & 0xFFFFFFFF
         item = (socks[i].send, payloads[pt].prefix(i), payloads[pt].values, pt, seq0, ts0, ssrc)
         slot_legs[(i * 7) % SLOTS].append(item)
     leg_slot = [(i * 7) % SLOTS for i in range(len(legs))]
@@ -262,6 +266,7 @@ def run(spec: dict) -> dict:
             "lag_ms_p99": 1000 * float(np.percentile(measured_lag, 99)),
             "lag_ms_max": 1000 * float(measured_lag.max()),
             "send_errors": send_errors,
+            "sent": ticks * len(legs) - send_errors,  # warm-up included
             "measured_seconds": ended - measure_began,
         },
     }

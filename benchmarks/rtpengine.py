@@ -169,6 +169,23 @@ def rtpengine_version() -> str:
     return text.rsplit(":", 1)[-1].strip() or "unknown"
 
 
+def rtpengine_codecs() -> dict[str, str]:
+    """`rtpengine --codecs`: codec name -> "fully supported", "supported for decoding only"...
+    (an empty dict when rtpengine cannot tell: a build without transcoding)."""
+    try:
+        out = subprocess.run(
+            [rtpengine_binary(), "--codecs"], capture_output=True, text=True, timeout=10
+        )
+    except (ProcessError, OSError, subprocess.SubprocessError):
+        return {}
+    codecs = {}
+    for line in (out.stdout + out.stderr).splitlines():
+        name, colon, support = line.partition(":")
+        if colon:
+            codecs[name.strip()] = support.strip()
+    return codecs
+
+
 class Rtpengine:
     """One rtpengine daemon in its own process group, foreground, logging to a file."""
 
@@ -195,7 +212,9 @@ class Rtpengine:
         if recording_dir is not None:
             recording_dir.mkdir(parents=True, exist_ok=True)
             argv += [f"--recording-dir={recording_dir}", "--recording-method=pcap"]
-        self.daemon = Daemon("rtpengine", argv, log_path=workdir / "rtpengine.log")
+        # Its own work directory as cwd: rtpengine raises its core-size limit, and 10.5 crashes
+        # when it stops with calls still recording (see stop()); a core must not land elsewhere.
+        self.daemon = Daemon("rtpengine", argv, log_path=workdir / "rtpengine.log", cwd=workdir)
         self.ng: NgClient | None = None
 
     @property
@@ -215,6 +234,8 @@ class Rtpengine:
         return self.daemon.cpu_seconds()
 
     def stop(self) -> None:
+        """Callers delete their calls first: rtpengine 10.5.3.5 segfaults in recording_finish()
+        when it frees a call still recording at shutdown."""
         if self.ng is not None:
             self.ng.close()
         self.daemon.stop()
