@@ -14,7 +14,7 @@ RUN_DEBS := libspandsp2 libgsm1 libopus0
 # The firmware tools' fast tests run the board scripts for real on tiny stand-ins.
 TEST_DEBS := $(RUN_DEBS) sip-tester baresip sox \
 	busybox-static dash genimage mtools dosfstools e2fsprogs squashfs-tools
-BENCH_DEBS := kamailio
+BENCH_DEBS := kamailio rtpengine-daemon
 
 .PHONY: run dev test bench lint deps-run deps-test deps-bench apt-install venv clean-venv
 
