@@ -99,7 +99,7 @@ class Endpoint:
         self.rtcp: _Socket | None = None
         self.rtcp_state: RtcpState | None = None
         self.counters = EndpointCounters()
-        self.created_at = time.monotonic()
+        self.created_at = engine.now()  # the loop clock, like last_packet_at
         self.last_packet_at: float | None = None
         self.timed_out = False
         self.player: Player | _ToneSource | None = None
@@ -498,7 +498,7 @@ class MediaEngine:
         stream = endpoint.stream
         if stream is None or not stream.terms.direction.receives or self.media_timeout <= 0:
             return
-        last = endpoint.last_packet_at or (endpoint.created_at - time.monotonic() + now)
+        last = endpoint.last_packet_at or endpoint.created_at
         if now - last > self.media_timeout and not endpoint.timed_out:
             endpoint.timed_out = True  # once, until packets flow again
             self.on_media_timeout(endpoint)
