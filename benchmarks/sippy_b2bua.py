@@ -68,7 +68,9 @@ class SippyB2bua:
             argv.append("--rtp_proxy_clients=rtp.io:" + ";".join(rtpproxy_args))
         # Per-message logging would dominate the measurement: warnings and errors only.
         env = {**os.environ, "SIPLOG_LVL": "WARN"}
-        self.daemon = Daemon("sippy b2bua", argv, log_path=workdir / "b2bua.log", env=env)
+        self.daemon = Daemon(
+            "sippy b2bua", argv, log_path=workdir / "b2bua.log", env=env, cwd=workdir
+        )
 
     def start(self) -> None:
         self.daemon.start()

@@ -6,7 +6,8 @@ uses the narrow command interface below and never touches packets:
     endpoint = await engine.create_endpoint(local_ip)      # an RTP leg with its own SDP
     engine.bridge([a, b])  /  engine.bridge([a, b, sup], whisper(sup, a, b))
     engine.play(endpoint, prompts, loop=False)             # heard by that endpoint's far end
-    engine.record(bridge, path, "wav-pcm16", channels=2)
+    recorder = engine.record(bridge, path, "wav-pcm16", channels=2)
+    engine.stop_recording(bridge, recorder)                # then: await recorder.completed
     await engine.collect_digits(endpoint, max_digits=4, ...)
     engine.destroy(endpoint)
 
@@ -37,7 +38,7 @@ from .mixer import bridge as bridge_matrix
 from .negotiate import LegNegotiator, MediaTerms
 from .player import Player
 from .ports import PortAllocator
-from .recorder import Recorder
+from .recorder import Recorder, RecorderError, RecordingWriter
 from .rtcp import RtcpState
 from .rtp import RtpPacket, RtpParseError, is_rtcp
 from .sockets import bind_pair
@@ -268,6 +269,7 @@ class Bridge:
 
 class MediaEngine:
     def __init__(self, bind_ip: str, allocator: PortAllocator, *, media_timeout: float = 60.0):
+        self.recording_writer = RecordingWriter()  # file I/O of all recordings, off the tick
         self.bind_ip = bind_ip
         self.allocator = allocator
         self.media_timeout = media_timeout
@@ -330,6 +332,7 @@ class MediaEngine:
                 member.bridge = None
             for recorder, _ in bridge.recorders:
                 recorder.close()
+            bridge.recorders.clear()
             self.bridges.remove(bridge)
         else:
             self._refresh_fast_path(bridge.members[0])
@@ -366,11 +369,21 @@ class MediaEngine:
         channels: int = 2,
         parties: tuple[Endpoint, ...] | None = None,
     ) -> Recorder:
-        """Record what `parties` (default: the first two members) say: mixed, or one each."""
-        recorder = Recorder(path, format=fmt, channels=channels)
+        """Record what `parties` (default: the first two members) say: mixed, or one each.
+
+        The recording is completed when stopped or when the bridge ends; its `completed`
+        future then gives the final path (or the storage error that cut it).
+        """
+        recorder = Recorder(path, format=fmt, channels=channels, writer=self.recording_writer)
         bridge.recorders.append((recorder, parties or tuple(bridge.members[:2])))
         self._refresh_fast_path(bridge.members[0])
         return recorder
+
+    def stop_recording(self, bridge: Bridge, recorder: Recorder) -> None:
+        bridge.recorders = [(r, p) for r, p in bridge.recorders if r is not recorder]
+        recorder.close()
+        if bridge.members:
+            self._refresh_fast_path(bridge.members[0])
 
     def collect_digits(
         self,
@@ -404,6 +417,7 @@ class MediaEngine:
             self.destroy(endpoint)
         if self._tick_task is not None:
             self._tick_task.cancel()
+        self.recording_writer.close()  # the last recordings reach their final names
 
     # -- the tick -------------------------------------------------------------------------------
 
@@ -458,12 +472,8 @@ class MediaEngine:
                 continue
             mixed = bridge.mixer.mix({m: heard.get(m) for m in bridge.members})
             outgoing.update(mixed)
-            for recorder, parties in bridge.recorders:
-                frames = [heard.get(p) for p in parties]
-                if recorder.channels == 2 and len(frames) == 2:
-                    recorder.write_stereo(frames[0], frames[1])
-                else:
-                    recorder.write(_mix_down(frames))
+            if bridge.recorders:
+                self._feed_recorders(bridge, heard)
         for endpoint in self.endpoints.values():
             stream = endpoint.stream
             if stream is None:
@@ -483,6 +493,19 @@ class MediaEngine:
                 else:
                     frame = played
             endpoint.send(stream.push(frame, now))
+
+    def _feed_recorders(self, bridge: Bridge, heard: Mapping[Endpoint, Frame | None]) -> None:
+        for recorder, parties in list(bridge.recorders):
+            frames = [heard.get(p) for p in parties]
+            try:
+                if recorder.channels == 2 and len(frames) == 2:
+                    recorder.write_stereo(frames[0], frames[1])
+                else:
+                    recorder.write(_mix_down(frames))
+            except RecorderError as exc:
+                # Full or missing storage ends this recording, never the call or the tick.
+                log.error("recording stopped: %s", exc)
+                self.stop_recording(bridge, recorder)
 
     def _poll_collector(self, endpoint: Endpoint, now: float) -> None:
         if endpoint.collector is None:

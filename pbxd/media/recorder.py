@@ -22,8 +22,10 @@ Crash safety (the choice made here):
   created with O_EXCL: two recorders can never share a file, and an existing recording is
   never overwritten (the final name must not exist either).
 - The header is written at once; every `checkpoint_seconds` of audio the buffered data is
-  flushed, the header sizes are rewritten and (with `sync`) the file is fsynced. A process
-  crash or power loss then loses at most that much audio.
+  written, the header sizes are rewritten and (with `sync`) the file is fsynced. A process
+  crash or power loss then loses at most that much audio. In the engine this file work runs
+  on a `RecordingWriter` thread: an fsync may take tens of milliseconds on an SD card or USB
+  stick, longer than the 20 ms media tick.
 - `close()` finalises the header, fsyncs and renames the file to its final name. So a file
   under its final name is always complete; a `.part` file is a recording that was cut.
 - At start-up `repair_directory(dir)` finds the `.part` files, fixes their RIFF/data/fact
@@ -36,7 +38,11 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import queue
 import struct
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,7 +201,14 @@ def part_path(path: str | os.PathLike[str]) -> Path:
 
 
 class Recorder:
-    """Writes one recording; `close()` (or leaving a `with` block) completes it."""
+    """Writes one recording; `close()` (or leaving a `with` block) completes it.
+
+    The tick side (this class) encodes and buffers; the file side (`_WavFile`) writes,
+    checkpoints, fsyncs and publishes. Given a `RecordingWriter`, the file side runs on that
+    writer's thread, so no fsync ever delays the media tick; a failure there (disk full) shows
+    up in `error` and in `completed`, and the recording stops taking audio. Without a writer,
+    everything runs inline and failures raise RecorderError at once.
+    """
 
     def __init__(
         self,
@@ -204,6 +217,7 @@ class Recorder:
         channels: int = 1,
         checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
         sync: bool = True,
+        writer: RecordingWriter | None = None,
     ) -> None:
         if channels not in (1, 2):
             raise RecorderError(f"channels must be 1 (mixed) or 2 (caller, callee), not {channels}")
@@ -216,7 +230,8 @@ class Recorder:
         self.format = format
         self.channels = channels
         self.sync = sync
-        self._layout = _Layout.for_format(format, channels)
+        self.writer = writer
+        layout = _Layout.for_format(format, channels)
         self._checkpoint_samples = max(1, int(checkpoint_seconds * ENGINE_RATE))
         if format == "wav-pcm16":
             self._encode = _encode_pcm16
@@ -226,28 +241,23 @@ class Recorder:
             self._pending = np.zeros(0, dtype=np.int16)
         else:
             self._encode = (PCMU if format == "wav-pcmu" else PCMA).encoder().encode
-        if self.path.exists():
-            raise RecorderError(f"{self.path}: a recording of that name exists already")
-        try:
-            self._file = open(self.part_path, "xb", buffering=_BUFFER_BYTES)  # noqa: SIM115
-        except FileExistsError:
-            raise RecorderError(f"{self.part_path}: another recording is writing it") from None
-        except OSError as exc:
-            raise RecorderError(f"{self.part_path}: cannot create ({exc.strerror})") from exc
+        # Created here, on the caller's thread: a bad path is refused before the call goes on.
+        self._file = _WavFile(self.path, self.part_path, layout)
+        self.completed: Future[Path] = Future()  # the final path once it is on disk
         self.samples = 0  # per channel, as written by the caller
         self._data_bytes = 0
+        self._buffer = bytearray()
         self._since_checkpoint = 0
         self.closed = False
-        try:
-            self._file.write(self._layout.header())
-            self._file.flush()  # a crash right now still leaves a repairable header
-        except OSError as exc:
-            self._abandon()
-            raise RecorderError(f"{self.part_path}: cannot write ({exc.strerror})") from exc
 
     @property
     def duration(self) -> float:
         return self.samples / ENGINE_RATE
+
+    @property
+    def error(self) -> RecorderError | None:
+        """Why the file side failed (disk full, media removed), or None."""
+        return self._file.error
 
     # -- writing --
 
@@ -280,6 +290,8 @@ class Recorder:
     def _append(self, pcm: np.ndarray, samples: int) -> None:
         if self.closed:
             raise RecorderError(f"{self.path}: recording is closed")
+        if self._file.error is not None:
+            raise self._file.error
         try:
             data = self._encode(pcm)
         except CodecError as exc:
@@ -291,13 +303,21 @@ class Recorder:
             self.checkpoint()
 
     def _put(self, data: bytes) -> None:
-        if not data:
-            return
-        try:
-            self._file.write(data)
-        except OSError as exc:
-            raise RecorderError(f"{self.part_path}: cannot write ({exc.strerror})") from exc
+        self._buffer += data
         self._data_bytes += len(data)
+        if len(self._buffer) >= _BUFFER_BYTES:
+            self._hand_over_buffer()
+
+    def _hand_over_buffer(self) -> None:
+        if self._buffer:
+            self._run(self._file.append, bytes(self._buffer))
+            self._buffer.clear()
+
+    def _run(self, operation: Callable[..., object], *args: object) -> None:
+        if self.writer is None:
+            operation(*args)
+        else:
+            self.writer.submit(operation, *args)
 
     def _encode_gsm(self, pcm: np.ndarray) -> bytes:
         pending = np.concatenate((self._pending, pcm)) if len(self._pending) else pcm
@@ -310,71 +330,181 @@ class Recorder:
     # -- header upkeep --
 
     def checkpoint(self) -> None:
-        """Flush what was written and make the header describe it (then fsync if `sync`)."""
+        """Write what was recorded and make the header describe it (then fsync if `sync`)."""
         if self.closed:
             return
         self._since_checkpoint = 0
-        try:
-            self._patch_header()
-            if self.sync:
-                os.fsync(self._file.fileno())
-        except OSError as exc:
-            raise RecorderError(f"{self.part_path}: cannot write ({exc.strerror})") from exc
-
-    def _patch_header(self) -> None:
-        end = self._layout.header_size + self._data_bytes
-        for offset, value in self._layout.sizes(self._data_bytes):
-            self._file.seek(offset)  # a seek flushes the buffered audio first
-            self._file.write(value)
-        self._file.seek(end)
-        self._file.flush()
+        self._hand_over_buffer()
+        self._run(self._file.checkpoint, self._data_bytes, self.sync)
 
     def close(self) -> Path:
-        """Complete the recording: header, fsync, rename to the final name. Returns that path."""
+        """Complete the recording: header, fsync, rename to the final name. Returns that path.
+
+        With a writer, the file reaches its final name a little later: wait on `completed`.
+        """
         if self.closed:
             return self.path
-        try:
-            if self.format == "wav-gsm" and len(self._pending):
+        self.closed = True
+        if self.format == "wav-gsm":
+            if len(self._pending):
                 pad = WAV49_BLOCK_SAMPLES - len(self._pending)
                 # The last block is padded with silence; the fact chunk keeps whole blocks.
                 self._put(self._encode_gsm(np.zeros(pad, dtype=np.int16)))
-            if self._data_bytes & 1:
-                self._file.write(b"\0")  # RIFF pads odd chunks; the pad is not in the size
-            self._patch_header()
-            os.fsync(self._file.fileno())
-            self._file.close()
-        except OSError as exc:
-            self._abandon(remove=False)
-            raise RecorderError(f"{self.part_path}: cannot complete ({exc.strerror})") from exc
-        finally:
-            self.closed = True
-            if self.format == "wav-gsm":
-                self._gsm.close()
-        _publish(self.part_path, self.path)
+            self._gsm.close()
+        self._hand_over_buffer()
+        self._run(self._file.complete, self._data_bytes, self.completed)
+        if self.writer is None and self._file.error is not None:
+            raise self._file.error
         return self.path
 
     def discard(self) -> None:
         """Drop the recording: close and delete the temporary file."""
         if not self.closed:
             self.closed = True
-            self._abandon()
-
-    def _abandon(self, remove: bool = True) -> None:
-        try:
-            self._file.close()
-        except OSError:
-            pass
-        if remove:
-            try:
-                self.part_path.unlink()
-            except FileNotFoundError:
-                pass
+            if self.format == "wav-gsm":
+                self._gsm.close()
+            self._run(self._file.abandon, True)
 
     def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()  # keep what was recorded even when the call ended with an error
+
+
+class _WavFile:
+    """The file side of one recording: the `.part` file, its header, fsync, publication.
+
+    Its methods run in the order the recorder issued them (inline or on one writer thread).
+    The first failure is kept in `error`, closes the file (keeping what reached it, for the
+    start-up repair) and turns every later call into a no-op.
+    """
+
+    def __init__(self, path: Path, part: Path, layout: _Layout) -> None:
+        self.path = path
+        self.part = part
+        self.layout = layout
+        self.error: RecorderError | None = None
+        if path.exists():
+            raise RecorderError(f"{path}: a recording of that name exists already")
+        try:
+            self._file = open(part, "xb")  # noqa: SIM115 - closed by complete()/abandon()
+        except FileExistsError:
+            raise RecorderError(f"{part}: another recording is writing it") from None
+        except OSError as exc:
+            raise RecorderError(f"{part}: cannot create ({exc.strerror})") from exc
+        try:
+            self._file.write(layout.header())
+            self._file.flush()  # a crash right now still leaves a repairable header
+        except OSError as exc:
+            self.abandon(remove=True)
+            raise RecorderError(f"{part}: cannot write ({exc.strerror})") from exc
+
+    def append(self, data: bytes) -> None:
+        if self.error is None:
+            try:
+                self._file.write(data)
+            except OSError as exc:
+                self._fail("cannot write", exc)
+
+    def checkpoint(self, data_bytes: int, sync: bool) -> None:
+        if self.error is None:
+            try:
+                self._patch_header(data_bytes)
+                if sync:
+                    os.fsync(self._file.fileno())
+            except OSError as exc:
+                self._fail("cannot write", exc)
+
+    def complete(self, data_bytes: int, completed: Future[Path]) -> None:
+        if self.error is None:
+            try:
+                if data_bytes & 1:
+                    self._file.write(b"\0")  # RIFF pads odd chunks; the pad is not in the size
+                self._patch_header(data_bytes)
+                os.fsync(self._file.fileno())
+                self._file.close()
+                _publish(self.part, self.path)
+            except OSError as exc:
+                self._fail("cannot complete", exc)
+            except RecorderError as exc:
+                self.error = exc
+        if self.error is None:
+            completed.set_result(self.path)
+        else:
+            completed.set_exception(self.error)
+
+    def abandon(self, remove: bool) -> None:
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        if remove:
+            try:
+                self.part.unlink()
+            except FileNotFoundError:
+                pass
+
+    def _patch_header(self, data_bytes: int) -> None:
+        self._file.flush()  # the audio first, so that the sizes never run ahead of it
+        for offset, value in self.layout.sizes(data_bytes):
+            os.pwrite(self._file.fileno(), value, offset)
+
+    def _fail(self, what: str, exc: OSError) -> None:
+        self.error = RecorderError(f"{self.part}: {what} ({exc.strerror})")
+        self.abandon(remove=False)
+
+
+class RecordingWriter:
+    """One thread that does the file work of many recordings, in order, off the media tick.
+
+    Operations of one recorder keep their order (one FIFO queue). A failed operation is
+    logged; the recorder's `_WavFile` keeps the error for the engine to see.
+    """
+
+    def __init__(self, name: str = "recording-writer") -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._name = name
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, operation: Callable[..., object], *args: object) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                    self._thread.start()
+        self._queue.put((operation, args))
+
+    @property
+    def backlog(self) -> int:
+        """Operations waiting: grows only when the storage cannot keep up."""
+        return self._queue.qsize()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is done; False on timeout."""
+        if self._thread is None:
+            return True
+        done = threading.Event()
+        self._queue.put((done.set, ()))
+        return done.wait(timeout)
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Finish the queued work and stop the thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(None)
+        thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            operation, args = item
+            try:
+                operation(*args)
+            except Exception:
+                log.exception("recording writer: %s failed", getattr(operation, "__name__", "?"))
 
 
 def _pcm(frame: Frame | None) -> np.ndarray:

@@ -7,6 +7,8 @@ it receives; the dominant frequency of what it heard says who it heard.
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import subprocess
 
 import numpy as np
@@ -19,6 +21,7 @@ from pbxd.media.engine import MediaEngine
 from pbxd.media.mixer import whisper
 from pbxd.media.negotiate import CodecChoice, MediaTerms
 from pbxd.media.ports import PortAllocator
+from pbxd.media.recorder import RecorderError
 from pbxd.media.rtcp import SenderReport, SourceDescription, parse_compound
 from pbxd.media.rtp import RtpPacket, RtpSender
 from pbxd.media.tones import CHINA
@@ -195,7 +198,8 @@ async def test_prompt_played_to_one_side_and_stereo_recording(engine, tmp_path) 
     prompt = (8000 * np.sin(2 * np.pi * 700 * np.arange(8000) / RATE)).astype(np.int16)
     engine.play(endpoints[b], [prompt])  # b hears the prompt instead of a for one second
     await talk(engine, endpoints)
-    recorder.close()
+    engine.stop_recording(bridge, recorder)
+    assert await asyncio.wait_for(asyncio.wrap_future(recorder.completed), 10) == path
     audio_b = b.received_audio(skip_frames=5)
     assert abs(dominant(audio_b[: 8000 - 2000]) - 700) < 15
     info = subprocess.run(["soxi", str(path)], capture_output=True, text=True, check=True).stdout
@@ -212,6 +216,45 @@ async def test_prompt_played_to_one_side_and_stereo_recording(engine, tmp_path) 
     ).stdout
     assert abs(dominant(np.frombuffer(left, np.int16)[2000:]) - 440) < 15
     assert abs(dominant(np.frombuffer(right, np.int16)[2000:]) - 1000) < 15
+
+
+class _FullDisk:
+    """Stands in for a recording's file once the storage is full (ENOSPC on every write)."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+async def test_full_storage_ends_the_recording_not_the_calls(engine, tmp_path) -> None:
+    a, b = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMU", 1000)
+    c, d = await FakePhone.open("PCMA", 600), await FakePhone.open("PCMA", 1400)
+    first, second = await connect(engine, a, b), await connect(engine, c, d)
+    first_bridge = engine.bridge(list(first.values()))
+    engine.bridge(list(second.values()))
+    doomed = engine.record(first_bridge, tmp_path / "doomed.wav", "wav-pcm16", channels=2)
+    kept = engine.record(first_bridge, tmp_path / "kept.wav", "wav-pcmu", channels=1)
+    doomed._file._file = _FullDisk(doomed._file._file)
+    await talk(engine, {**first, **second}, seconds=0.4)
+    doomed.checkpoint()  # hands the audio so far to the writer thread, where writing fails
+    await talk(engine, {**first, **second}, seconds=1.2)
+
+    with pytest.raises(RecorderError, match="No space left"):
+        await asyncio.wait_for(asyncio.wrap_future(doomed.completed), 10)
+    assert [r for r, _ in first_bridge.recorders] == [kept]
+    assert (tmp_path / "doomed.wav.part").exists()  # kept for the start-up repair
+    for phone, heard in ((a, 1000), (b, 440), (c, 1400), (d, 600)):
+        assert abs(dominant(phone.received_audio()) - heard) < 15
+    engine.stop_recording(first_bridge, kept)
+    assert await asyncio.wait_for(asyncio.wrap_future(kept.completed), 10) == kept.path
+    assert first_bridge.fast_path  # same codec, nothing attached any more: no decoding
+    info = subprocess.run(["soxi", "-D", str(kept.path)], capture_output=True, text=True)
+    assert float(info.stdout) > 0.9
 
 
 async def test_garbage_is_dropped_and_audio_keeps_flowing(engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -222,7 +223,8 @@ CRASHING_WRITER = textwrap.dedent(
             rec.write(left[i:i + 160])
         else:
             rec.write_stereo(left[i:i + 160], right[i:i + 160])
-    rec._file.flush()  # the data reached the OS; the header still says 5 s
+    rec._hand_over_buffer()  # the data reaches the OS; the header still says 5 s
+    rec._file._file.flush()
     print("ready", flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
     """
@@ -310,7 +312,7 @@ def test_repair_directory_keeps_an_existing_recording_of_the_same_name(tmp_path)
     other.mkdir()
     rec = Recorder(other / "x.wav", sync=False)
     rec.write(sine(1000, 0.2))
-    rec._file.flush()
+    rec.checkpoint()  # what reached the disk so far
     shutil.copyfile(part_path(other / "x.wav"), tmp_path / "call.wav.part")
     (tmp_path / "broken.wav.part").write_text("garbage")
     rec.discard()
@@ -320,3 +322,61 @@ def test_repair_directory_keeps_an_existing_recording_of_the_same_name(tmp_path)
     assert peak_hz(sox_decode(tmp_path / "call.wav")[:, 0]) == 500.0
     recovered = sox_decode(tmp_path / "call.recovered-1.wav")[:, 0]
     assert len(recovered) == 1600 and peak_hz(recovered) == 1000.0
+
+
+SIZE_LIMITED_WRITER = textwrap.dedent(
+    """
+    import json, resource, signal, sys
+    import numpy as np
+    from pbxd.media.recorder import Recorder, RecorderError, RecordingWriter
+
+    # The storage fills up at 100 kB: writes beyond it fail with EFBIG, like ENOSPC on a card.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+    writer = RecordingWriter()
+    rec = Recorder(sys.argv[1], "wav-pcm16", checkpoint_seconds=1.0, writer=writer)
+    n = np.arange(160)
+    refused = None
+    for i in range(500):  # 10 s of a 1 kHz tone, 20 ms at a time
+        frame = np.rint(8000 * np.sin(2 * np.pi * 1000 * (n + 160 * i) / 8000)).astype(np.int16)
+        try:
+            rec.write(frame)
+        except RecorderError as exc:
+            refused = {"after": rec.duration, "message": str(exc)}
+            break
+        if i % 50 == 49:
+            writer.flush()  # one second handed over: let the writer thread catch up
+    try:
+        rec.close()
+        rec.completed.result(10)
+        completed = "ok"
+    except RecorderError as exc:
+        completed = str(exc)
+    print(json.dumps({"refused": refused, "completed": completed}))
+    """
+)
+
+
+def test_storage_full_on_the_writer_thread_stops_the_recording_and_keeps_its_audio(tmp_path):
+    path = tmp_path / "call.wav"
+    done = subprocess.run(
+        [sys.executable, "-c", SIZE_LIMITED_WRITER, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["refused"] is not None, "writing went on past the full storage"
+    assert "File too large" in outcome["refused"]["message"]
+    assert 6.0 <= outcome["refused"]["after"] <= 8.0  # noticed within a checkpoint or two
+    assert "File too large" in outcome["completed"]
+    assert not path.exists() and part_path(path).exists()
+
+    results = repair_directory(tmp_path)
+    assert [(r.path, r.error) for r in results] == [(path, None)]
+    duration = float(soxi(path, "-D"))
+    assert duration == pytest.approx((100_000 - 44) / 16000, abs=0.01)  # all that fitted
+    assert peak_hz(sox_decode(path)[:, 0]) == 1000.0
