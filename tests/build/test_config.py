@@ -26,7 +26,6 @@ def test_product_defconfig_selects_board_suite_and_packages(top, tmp_path):
     assert cfg.mirror == "http://deb.debian.org/debian"
     assert cfg.timezone == "Asia/Shanghai"
     assert cfg.root_locked is True
-    assert cfg.serial_autologin is False
     assert cfg.squashfs is True
     # pbxd pulls in its interpreter, libraries and Python dependencies through `select`
     for package in (

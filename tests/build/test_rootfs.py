@@ -6,14 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.build import config, rootfs
-
-
-@pytest.fixture
-def product(top, tmp_path) -> config.FirmwareConfig:
-    dotconfig = tmp_path / "out" / ".config"
-    config.apply_defconfig(top, top / "configs" / "coocenter_s10_defconfig", dotconfig)
-    return config.read_config(top, dotconfig)
+from tools.build import rootfs
 
 
 def _debian_like_root(tmp_path: Path) -> Path:
@@ -83,13 +76,6 @@ def test_system_settings_hostname_timezone_locked_root(tmp_path, product):
     getty = root / "etc/systemd/system/getty.target.wants/serial-getty@ttyAMA0.service"
     assert os.readlink(getty) == "/usr/lib/systemd/system/serial-getty@.service"
     assert not (root / "etc/systemd/system/serial-getty@ttyAMA0.service.d").exists()
-
-
-def test_autologin_for_test_images(tmp_path, product):
-    root = _debian_like_root(tmp_path)
-    rootfs.apply_system_settings(dataclasses.replace(product, serial_autologin=True), root)
-    dropin = root / "etc/systemd/system/serial-getty@ttyAMA0.service.d/autologin.conf"
-    assert "--autologin root" in dropin.read_text()
 
 
 def test_unknown_timezone_is_named(tmp_path, product):

@@ -33,6 +33,16 @@ _DIVERT_INITRAMFS = (
     'chmod 0755 "$1/usr/sbin/update-initramfs"'
 )
 
+# A process a maintainer script left running in the chroot keeps its /proc busy, and
+# mmdebstrap then fails at its very end (umount, "rm: skipping .../proc"): seen once with
+# trixie. Before mmdebstrap cleans up, anything whose root is the chroot is killed.
+_KILL_LEFTOVERS = (
+    'root=$(readlink -f "$1"); '
+    "for p in /proc/[0-9]*; do "
+    '[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -KILL "${p#/proc/}" 2>/dev/null; '
+    "done; sleep 1; true"
+)
+
 
 def cache_key(
     suite: str, arch: str, mirror: str, debs: list[str] | tuple[str, ...], components=("main",)
@@ -71,6 +81,7 @@ def mmdebstrap_command(cfg: FirmwareConfig, debs: list[str], dest: Path) -> list
         '--aptopt=Acquire::Retries "3"',
         "--dpkgopt=force-unsafe-io",
         f"--essential-hook={_DIVERT_INITRAMFS}",
+        f"--customize-hook={_KILL_LEFTOVERS}",
         "--format=tar",
         cfg.suite,
         str(dest),

@@ -200,7 +200,6 @@ class FirmwareConfig:
     root_locked: bool
     root_password: str
     getty_port: str
-    serial_autologin: bool
     timezone: str
     overlays: tuple[str, ...]
     post_build_scripts: tuple[str, ...]
@@ -252,7 +251,6 @@ def read_config(top: Path, dotconfig: Path) -> FirmwareConfig:
         root_locked=enabled("BR2_TARGET_GENERIC_ROOT_PASSWD_LOCKED"),
         root_password=value("BR2_TARGET_GENERIC_ROOT_PASSWD"),
         getty_port=value("BR2_TARGET_GENERIC_GETTY_PORT"),
-        serial_autologin=enabled("BR2_TARGET_SERIAL_AUTOLOGIN"),
         timezone=value("BR2_TARGET_LOCALTIME"),
         overlays=words("BR2_ROOTFS_OVERLAY"),
         post_build_scripts=words("BR2_ROOTFS_POST_BUILD_SCRIPT"),

@@ -217,14 +217,6 @@ def apply_system_settings(cfg: FirmwareConfig, root: Path) -> None:
         link = wants / f"serial-getty@{cfg.getty_port}.service"
         if not link.is_symlink():
             link.symlink_to("/usr/lib/systemd/system/serial-getty@.service")
-        if cfg.serial_autologin:
-            dropin = root / f"etc/systemd/system/serial-getty@{cfg.getty_port}.service.d"
-            dropin.mkdir(parents=True, exist_ok=True)
-            (dropin / "autologin.conf").write_text(
-                "# BR2_TARGET_SERIAL_AUTOLOGIN: test images only\n[Service]\nExecStart=\n"
-                "ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 "
-                "- $TERM\n"
-            )
 
 
 def _remove(path: Path) -> None:
