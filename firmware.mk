@@ -15,7 +15,18 @@ FW_BOARD  := $(or $(shell sed -n 's/^BR2_BOARD_NAME="\(.*\)"/\1/p' $(FW_OUTPUT)/
 FW_STAMP  := $(VENV)/.stamp-firmware
 
 .PHONY: menuconfig savedefconfig list-defconfigs image rootfs base-layer image-report clean \
-	distclean qemu test-qemu
+	distclean qemu test-qemu deps-firmware
+
+# Host tools of the firmware build and of the QEMU twin, from Debian.
+FW_DEBS := mmdebstrap qemu-user-static binfmt-support debian-archive-keyring squashfs-tools \
+	genimage mtools dosfstools e2fsprogs busybox-static qemu-system-arm u-boot-qemu
+
+# Installs them and lets the host run arm64 binaries (mmdebstrap's maintainer scripts).
+deps-firmware:
+	@$(MAKE) --no-print-directory apt-install DEBS="$(FW_DEBS)"
+	@test -f /proc/sys/fs/binfmt_misc/status || \
+		$(SUDO) mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	@$(SUDO) update-binfmts --enable qemu-aarch64
 
 # The driver needs kconfiglib in the venv (also in the `test` extra).
 $(FW_STAMP): | $(VENV)/bin/python
@@ -35,13 +46,13 @@ list-defconfigs: $(FW_STAMP)
 	@$(FW) list-defconfigs
 
 # The Debian base layer alone (output/cache/base-<key>.tar).
-base-layer: $(FW_STAMP)
+base-layer: $(FW_STAMP) deps-firmware
 	@$(FW) base
 
-image: $(FW_STAMP)
+image: $(FW_STAMP) deps-firmware
 	@$(FW) image
 
-rootfs: $(FW_STAMP)
+rootfs: $(FW_STAMP) deps-firmware
 	@$(FW) rootfs
 
 image-report: $(FW_STAMP)
@@ -61,6 +72,6 @@ qemu:
 	$(PY) board/$(FW_BOARD)/qemu.py --disk $(FW_OUTPUT)/images/disk.img $(QEMU_ARGS)
 
 # Hardware-in-the-loop tests: they boot output/images/disk.img (build it first).
-test-qemu: $(VENV)/.stamp-test
+test-qemu: $(VENV)/.stamp-test deps-firmware
 	$(PY) -c 'import pexpect' 2>/dev/null || $(PIP) install -q pexpect
 	$(PY) -m pytest tests/qemu -q

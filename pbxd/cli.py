@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import sys
@@ -33,6 +34,24 @@ def _algorithms(text: str) -> tuple[str, ...]:
     if not names or unknown:
         raise argparse.ArgumentTypeError(f"choose from SHA-256 and MD5, not {text!r}")
     return names
+
+
+def _address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    try:
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in text.split(",")
+            if part.strip()
+        )
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="hang up a call after this long without RTP (0: never)",
     )
+    parser.add_argument(
+        "--external-address",
+        type=_address,
+        default=None,
+        metavar="ADDR",
+        help="behind NAT: the public address written into SIP (Via, Contact) and SDP for "
+        "peers outside --local-networks; RTP ports must be forwarded 1:1",
+    )
+    parser.add_argument(
+        "--local-networks",
+        type=_networks,
+        default=(),
+        metavar="CIDR[,CIDR...]",
+        help="peers in these networks get the local address, not --external-address",
+    )
     parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--reload", action="store_true", help="restart when the source changes (development)"
@@ -120,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         ring_timeout=args.ring_timeout,
         media_timeout=args.media_timeout,
         admin_password=os.environ.get("PBXD_ADMIN_PASSWORD") or None,
+        external_address=args.external_address,
+        local_networks=args.local_networks,
     )
     try:
         with asyncio.Runner(loop_factory=_fastest_loop()) as runner:

@@ -11,6 +11,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 from pbxd.call.auth_guard import AuthGuard
@@ -48,6 +49,8 @@ class Settings:
     ring_timeout: float = 60.0
     media_timeout: float = 60.0
     admin_password: str | None = None
+    external_address: str | None = None  # advertised to peers outside local_networks (NAT)
+    local_networks: tuple[IPv4Network | IPv6Network, ...] = ()
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -66,7 +69,11 @@ class Daemon:
     def __init__(self, settings: Settings, services: Services):
         self.settings = settings
         self.services = services
-        self.core = SipCore(settings.bind)
+        self.core = SipCore(
+            settings.bind,
+            external_address=settings.external_address,
+            local_networks=settings.local_networks,
+        )
         self.registrar = Registrar()
         self._db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr")
         key = load_or_create_key(settings.data_dir / "sip-nonce.key")

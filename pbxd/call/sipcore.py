@@ -12,7 +12,8 @@ import asyncio
 import logging
 import socket
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Protocol
 
 from pbxd.sip.errors import InvalidMessage, ParseError, SipError
@@ -50,8 +51,19 @@ class Transport(Protocol):
 
 
 class SipCore:
-    def __init__(self, bind_ip: str, server_header: str = "CooCenter-S10 pbxd"):
+    def __init__(
+        self,
+        bind_ip: str,
+        server_header: str = "CooCenter-S10 pbxd",
+        *,
+        external_address: str | None = None,
+        local_networks: Sequence[IPv4Network | IPv6Network] = (),
+    ):
         self.bind_ip = bind_ip
+        # Behind NAT (a site router, QEMU's user network): the address peers outside
+        # `local_networks` must use, in Via, Contact and SDP (Asterisk's externaddr/localnet).
+        self.external_address = external_address
+        self.local_networks = tuple(local_networks)
         self.server_header = server_header
         self.layer = TransactionLayer()
         self.transports: dict[str, Transport] = {}
@@ -81,7 +93,10 @@ class SipCore:
             transport.close()
 
     def local_ip_for(self, peer: Peer) -> str:
-        """Our address as `peer` sees it (the bind address, or the route's source address)."""
+        """Our address as `peer` sees it: the external address for a peer outside the local
+        networks when one is set, else the bind address, else the route's source address."""
+        if self.external_address is not None and not self._is_local(peer.host):
+            return self.external_address
         if self.bind_ip not in ("0.0.0.0", "::"):
             return self.bind_ip
         ip = self._local_ips.get(peer.host)
@@ -92,6 +107,13 @@ class SipCore:
                 ip = probe.getsockname()[0]
             self._local_ips[peer.host] = ip
         return ip
+
+    def _is_local(self, host: str) -> bool:
+        try:
+            address = ip_address(host)
+        except ValueError:
+            return False  # a name, not an address: treat it as outside
+        return any(address in network for network in self.local_networks)
 
     def host_for(self, peer: Peer) -> str:
         ip = self.local_ip_for(peer)
