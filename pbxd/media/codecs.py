@@ -151,14 +151,21 @@ def _alaw_encode_table() -> np.ndarray:
     return (code ^ 0x55).astype(np.uint8)
 
 
+_INT16 = np.dtype(np.int16)
+_UINT16 = np.dtype(np.uint16)
+_UINT8 = np.dtype(np.uint8)
+
+
 class _G711Encoder:
     def __init__(self, name: str, table: np.ndarray) -> None:
         self._name = name
         self._table = table
 
     def encode(self, pcm: np.ndarray) -> bytes:
-        pcm = _pcm_input(pcm, self._name)
-        return self._table[pcm.view(np.uint16)].tobytes()
+        # The engine's frames pass the cheap identity tests; anything else gets the full check.
+        if type(pcm) is not np.ndarray or pcm.dtype is not _INT16 or pcm.ndim != 1:
+            pcm = _pcm_input(pcm, self._name)
+        return self._table.take(pcm.view(_UINT16)).tobytes()  # take: cheaper than indexing
 
     def close(self) -> None:
         pass
@@ -170,8 +177,9 @@ class _G711Decoder:
         self._table = table
 
     def decode(self, payload: bytes) -> np.ndarray:
-        payload = _payload_input(payload, self._name)
-        return self._table[np.frombuffer(payload, dtype=np.uint8)]
+        if not payload:
+            raise CodecError(f"empty {self._name} payload")
+        return self._table.take(np.frombuffer(payload, _UINT8))
 
     def close(self) -> None:
         pass
@@ -191,7 +199,7 @@ def mulaw_encode(pcm: np.ndarray) -> bytes:
 
 
 def mulaw_decode(data: bytes) -> np.ndarray:
-    return MULAW_DECODE[np.frombuffer(data, dtype=np.uint8)]
+    return MULAW_DECODE.take(np.frombuffer(data, _UINT8))
 
 
 def alaw_encode(pcm: np.ndarray) -> bytes:
@@ -200,7 +208,7 @@ def alaw_encode(pcm: np.ndarray) -> bytes:
 
 
 def alaw_decode(data: bytes) -> np.ndarray:
-    return ALAW_DECODE[np.frombuffer(data, dtype=np.uint8)]
+    return ALAW_DECODE.take(np.frombuffer(data, _UINT8))
 
 
 # --- G.722 at 64 kbit/s (spandsp) --------------------------------------------------------

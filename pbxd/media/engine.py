@@ -147,7 +147,9 @@ class Endpoint:
         except RtpParseError:
             self.counters.malformed += 1
             return
-        if not self._latch(packet, addr):
+        if self.remote == addr:  # _latch's common case, inline
+            self._latched_ssrc = packet.ssrc
+        elif not self._latch(packet, addr):
             self.counters.stray += 1
             return
         self.counters.received += 1
@@ -157,13 +159,14 @@ class Endpoint:
         stream = self.stream
         if stream is None:
             return
+        bridge = self.bridge
         if (
-            self.bridge is not None
-            and self.bridge.fast_path
-            and (packet.payload_type == stream.terms.codec.payload_type)
+            bridge is not None
+            and bridge.fast_path
+            and packet.payload_type == stream.audio_payload_type
         ):
             stream.stats.update(packet, now)  # RTCP reports stay true in the fast path
-            self.bridge.forward(self, packet, now)
+            bridge.forward(self, packet, now)
             return
         for event in stream.receive(packet, now):
             self._on_digit(event)
@@ -253,18 +256,21 @@ class Bridge:
 
     def forward(self, source: Endpoint, packet: RtpPacket, now: float) -> None:
         """No-decode fast path: the other leg gets the payload under its own SSRC/sequence."""
-        other = self.members[1] if source is self.members[0] else self.members[0]
+        members = self.members
+        other = members[1] if source is members[0] else members[0]
         stream = other.stream
         if stream is None:
             return
-        out = stream.sender.next(
-            stream.terms.codec.payload_type,
+        data = stream.sender.datagram(
+            stream.audio_payload_type,
             packet.payload,
-            stream.codec.timestamp_step,
-            marker=packet.marker,
+            stream.timestamp_step,
+            packet.marker,
             now=now,
         )
-        other.send([out.serialize()])
+        if other.remote is not None and other.rtp is not None:  # Endpoint.send, inline
+            other.rtp.send(data, other.remote)
+            other.counters.sent += 1
 
 
 class MediaEngine:
@@ -459,13 +465,16 @@ class MediaEngine:
         heard: dict[Endpoint, Frame | None] = {}
         for endpoint in self.endpoints.values():
             stream = endpoint.stream
-            in_fast_path = endpoint.bridge is not None and endpoint.bridge.fast_path
-            frame = None if stream is None or in_fast_path else stream.pull(now)
-            heard[endpoint] = frame
-            if endpoint.inband is not None and frame is not None:
-                for digit in endpoint.inband.process(frame):
-                    endpoint._on_digit(DtmfReceived(digit, "inband"))
-            self._poll_collector(endpoint, now)
+            bridge = endpoint.bridge
+            if stream is None or (bridge is not None and bridge.fast_path):
+                heard[endpoint] = None
+            else:
+                frame = heard[endpoint] = stream.pull(now)
+                if endpoint.inband is not None and frame is not None:
+                    for digit in endpoint.inband.process(frame):
+                        endpoint._on_digit(DtmfReceived(digit, "inband"))
+            if endpoint.collector is not None:
+                self._poll_collector(endpoint, now)
         outgoing: dict[Endpoint, Frame | None] = {}
         for bridge in self.bridges:
             if bridge.fast_path:
@@ -478,9 +487,15 @@ class MediaEngine:
             stream = endpoint.stream
             if stream is None:
                 continue
-            self._check_media_timeout(endpoint, now)
-            endpoint.send_rtcp(now)
-            if endpoint.bridge is not None and endpoint.bridge.fast_path:
+            # _check_media_timeout and send_rtcp, their cheap tests inline (every endpoint,
+            # every tick): usually nothing is due.
+            if not endpoint.timed_out and stream.receives and self.media_timeout > 0:
+                self._check_media_timeout(endpoint, now)
+            rtcp_state = endpoint.rtcp_state
+            if rtcp_state is not None and now >= rtcp_state.next_report_at:
+                endpoint.send_rtcp(now)
+            bridge = endpoint.bridge
+            if bridge is not None and bridge.fast_path:
                 if stream.sending_dtmf:
                     endpoint.send(stream.push(None, now))
                 continue
@@ -519,7 +534,7 @@ class MediaEngine:
 
     def _check_media_timeout(self, endpoint: Endpoint, now: float) -> None:
         stream = endpoint.stream
-        if stream is None or not stream.terms.direction.receives or self.media_timeout <= 0:
+        if stream is None or not stream.receives or self.media_timeout <= 0:
             return
         last = endpoint.last_packet_at or endpoint.created_at
         if now - last > self.media_timeout and not endpoint.timed_out:

@@ -1,7 +1,8 @@
 """Adaptive jitter buffer for one received RTP stream (pure: values in, playout decisions out).
 
 The buffer takes plain packet fields (`put(sequence=, timestamp=, ssrc=, payload=, marker=,
-arrival=)`), so it works with any packet type, and hands out one output per `get(now)`:
+arrival=)`; `put_fields(...)`, positional and unchecked, for a parsed RTP header), so it works
+with any packet type, and hands out one output per `get(now)`:
 
 - `Frame(payload, timestamp, sequence, samples)`: the next packet's payload, to decode;
 - `Lost(timestamp, samples)`: nothing to play at that timestamp: the decoder conceals it (PLC).
@@ -79,10 +80,12 @@ import bisect
 import enum
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 SEQ_MOD = 1 << 16
 TIMESTAMP_MOD = 1 << 32
+SEQ_HALF = SEQ_MOD >> 1
+TIMESTAMP_HALF = TIMESTAMP_MOD >> 1
 
 MAX_DROPOUT = 3000  # RFC 3550 appendix A.1: a larger forward sequence jump is a restart
 MAX_MISORDER = 100  # ... and so is falling further back than this
@@ -95,6 +98,7 @@ DROP_EXCESS_FRAMES = 3.25  # skip a frame only when the delay exceeds the target
 MAX_STEP_MS = 120  # a timestamp step longer than this between consecutive packets is a silence
 RESYNC_TRANSIT_S = 1.0  # a talkspurt whose transit moved more than this restarts the estimate
 RECENT_SEQUENCES = 128  # sequences played or skipped, remembered to tell duplicates from late
+STEPS_KEPT = 16  # timestamp steps between consecutive sequences, for the packet duration
 
 
 class JitterBufferError(ValueError):
@@ -139,6 +143,20 @@ class Empty:
 
 EMPTY = Empty()
 
+_FRAME_SETTERS = tuple(getattr(Frame, field.name).__set__ for field in fields(Frame))
+
+
+def _new_frame(payload: bytes, timestamp: int, sequence: int, samples: int) -> Frame:
+    """Frame(...) for the playout path: the frozen __init__ costs more than the slot writes."""
+    frame = object.__new__(Frame)
+    set_payload, set_timestamp, set_sequence, set_samples = _FRAME_SETTERS
+    set_payload(frame, payload)
+    set_timestamp(frame, timestamp)
+    set_sequence(frame, sequence)
+    set_samples(frame, samples)
+    return frame
+
+
 Output = Frame | Lost | Empty
 
 
@@ -172,12 +190,16 @@ class _Packet:
 
 
 class _TransitWindow:
-    """The last `size` transit values, kept sorted as well for the minimum and quantiles."""
+    """The last `size` transit values, kept sorted as well for the minimum and quantiles.
+
+    `ordered` is that sorted list (read-only outside): the buffer reads its ends directly on
+    every output."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._fifo: deque[float] = deque()
-        self._sorted: list[float] = []
+        self.ordered: list[float] = []
+        self._sorted = self.ordered
 
     def __len__(self) -> int:
         return len(self._fifo)
@@ -198,12 +220,6 @@ class _TransitWindow:
 
     def quantile(self, q: float) -> float:
         return self._sorted[min(len(self._sorted) - 1, int(q * len(self._sorted)))]
-
-
-def _signed_delta(value: int, reference: int, modulus: int) -> int:
-    """value - reference on a circle of `modulus`, taken the short way round."""
-    half = modulus >> 1
-    return ((value - reference + half) % modulus) - half
 
 
 class JitterBuffer:
@@ -251,7 +267,9 @@ class JitterBuffer:
         self._switched_at = -math.inf
         self._max_seq = 0
         self._max_ts = 0
-        self._steps: deque[int] = deque(maxlen=16)  # recent timestamp steps per sequence
+        self._steps: deque[int] = deque(maxlen=STEPS_KEPT)  # recent timestamp steps per sequence
+        # Timestamp units per packet: the shortest recent step (silences only lengthen it).
+        self._step_now = self.frame_samples
 
         # Buffered packets, by unwrapped timestamp, plus the sorted timestamps.
         self._packets: dict[int, _Packet] = {}
@@ -304,6 +322,12 @@ class JitterBuffer:
             raise JitterBufferError(f"SSRC {ssrc} is not 32-bit")
         if not math.isfinite(arrival):
             raise JitterBufferError(f"arrival {arrival!r} is not a finite time")
+        return self.put_fields(sequence, timestamp, ssrc, payload, marker, arrival)
+
+    def put_fields(
+        self, sequence: int, timestamp: int, ssrc: int, payload: bytes, marker: bool, arrival: float
+    ) -> PutResult:
+        """`put` for fields known to be in range (a parsed RTP header, a finite clock)."""
         self._received += 1
 
         if self._ssrc is None:
@@ -317,8 +341,9 @@ class JitterBuffer:
             self._previous_ssrc, self._switched_at = self._ssrc, arrival
             return self._resync(ssrc, sequence, timestamp, payload, marker, arrival)
 
-        seq_delta = _signed_delta(sequence, self._max_seq, SEQ_MOD)
-        ts_delta = _signed_delta(timestamp, self._max_ts, TIMESTAMP_MOD)
+        # value - reference on the circle of 2^16 (2^32), taken the short way round
+        seq_delta = ((sequence - self._max_seq + SEQ_HALF) % SEQ_MOD) - SEQ_HALF
+        ts_delta = ((timestamp - self._max_ts + TIMESTAMP_HALF) % TIMESTAMP_MOD) - TIMESTAMP_HALF
         if (
             seq_delta > MAX_DROPOUT
             or seq_delta < -MAX_MISORDER
@@ -336,7 +361,7 @@ class JitterBuffer:
 
         # A new packet after a silence (stragglers and duplicates never restart anything).
         starts_talkspurt = seq_delta > 0 and (
-            (not self._playing and not self._packets) or ts_delta > seq_delta * self._step()
+            (not self._playing and not self._packets) or ts_delta > seq_delta * self._step_now
         )
         if (
             starts_talkspurt
@@ -347,7 +372,10 @@ class JitterBuffer:
 
         if seq_delta > 0:
             self._max_seq, self._max_ts = seq, ts
-        self._note_jitter(transit)
+        # _note_jitter, inline
+        if self._last_transit is not None:
+            self._jitter_s += (abs(transit - self._last_transit) - self._jitter_s) / 16
+        self._last_transit = transit
 
         if self._playhead is not None and ts < self._playhead:
             self._window.add(transit)  # late packets are what the estimator must learn from
@@ -387,10 +415,11 @@ class JitterBuffer:
         self._since_insert += 1
         self._since_drop += 1
 
-        base = self._window.low()
-        delay = self._offset_s - base  # what a packet on the fastest path waits
-        slack = self._offset_s - self._window.quantile(QUANTILE)  # the quantile packet's margin
-        step = self._step()
+        transits = self._window.ordered  # _window.low() and .quantile(QUANTILE), inline
+        delay = self._offset_s - transits[0]  # what a packet on the fastest path waits
+        quantile = transits[min(len(transits) - 1, int(QUANTILE * len(transits)))]
+        slack = self._offset_s - quantile  # the quantile packet's margin
+        step = self._step_now
         if (
             slack < self._margin_s / 2
             and delay + step / self.clock_rate <= self.max_delay_ms / 1000
@@ -401,10 +430,15 @@ class JitterBuffer:
             self._inserted += 1
             self._lost += 1
             return Lost(self._playhead % TIMESTAMP_MOD, step, inserted=True)
+        excess = DROP_EXCESS_FRAMES * self._frame_s
+        min_delay_s = self.min_delay_ms / 1000
         if (
-            delay > self._target_s() + DROP_EXCESS_FRAMES * self._frame_s
-            and delay - step / self.clock_rate >= self.min_delay_ms / 1000
-            and self._since_drop >= DROP_SPACING
+            # Cheap tests first (all are pure): the target is never below the minimum delay,
+            # so a delay within the excess of the minimum cannot exceed the target by more.
+            self._since_drop >= DROP_SPACING
+            and delay - step / self.clock_rate >= min_delay_s
+            and delay > min_delay_s + excess
+            and delay > self._target_s() + excess
         ):
             self._skip_slot()
         return self._play_slot(now)
@@ -461,9 +495,14 @@ class JitterBuffer:
             wanted = max(wanted, self._prior_s)
         return min(max(wanted, low), high)
 
-    def _step(self) -> int:
-        """Timestamp units per packet: the shortest recent step (silences only lengthen it)."""
-        return min(self._steps) if self._steps else self.frame_samples
+    def _add_step(self, step: int) -> None:
+        steps = self._steps
+        evicted = steps[0] if len(steps) == STEPS_KEPT else None
+        steps.append(step)
+        if len(steps) == 1 or step <= self._step_now:
+            self._step_now = step
+        elif evicted == self._step_now:
+            self._step_now = min(steps)  # the shortest step just left the window
 
     def _note_jitter(self, transit: float) -> None:
         # RFC 3550 section 6.4.1 / appendix A.8: J += (|D| - J) / 16, in arrival order.
@@ -480,6 +519,7 @@ class JitterBuffer:
         self._recent.clear()
         self._recent_set.clear()
         self._steps.clear()
+        self._step_now = self.frame_samples
         self._last_played = None
         if len(self._window):
             self._prior_s = self._target_s()
@@ -515,22 +555,32 @@ class JitterBuffer:
         return result
 
     def _store(self, packet: _Packet) -> None:
-        self._packets[packet.ts] = packet
-        bisect.insort(self._order, packet.ts)
-        self._seqs[packet.seq] = packet.ts
+        ts, seq = packet.ts, packet.seq
+        packets, order, seqs = self._packets, self._order, self._seqs
+        packets[ts] = packet
+        if not order or ts > order[-1]:
+            order.append(ts)  # in order: the usual case
+        else:
+            bisect.insort(order, ts)
+        seqs[seq] = ts
         self._accepted += 1
-        before = self._seqs.get(packet.seq - 1)
-        if before is None and self._last_played and self._last_played[0] == packet.seq - 1:
+        before = seqs.get(seq - 1)
+        if before is None and self._last_played and self._last_played[0] == seq - 1:
             before = self._last_played[1]
-        after = self._seqs.get(packet.seq + 1)
-        for step in (
-            packet.ts - before if before is not None else 0,
-            after - packet.ts if after is not None else 0,
-        ):
-            if 0 < step <= self._max_step:
-                self._steps.append(step)
-        self._max_depth = max(self._max_depth, len(self._packets))
-        self._max_buffered_ms = max(self._max_buffered_ms, self.buffered_ms)
+        after = seqs.get(seq + 1)
+        max_step = self._max_step
+        if before is not None and 0 < ts - before <= max_step:
+            self._add_step(ts - before)
+        if after is not None and 0 < after - ts <= max_step:
+            self._add_step(after - ts)
+        if len(packets) > self._max_depth:
+            self._max_depth = len(packets)
+        # buffered_ms, inline
+        reference = self._playhead if self._playing else order[0]
+        assert reference is not None
+        buffered_ms = (order[-1] - reference + self.frame_samples) * 1000 / self.clock_rate
+        if buffered_ms > self._max_buffered_ms:
+            self._max_buffered_ms = buffered_ms
 
     def _pop_first(self) -> _Packet:
         packet = self._packets.pop(self._order.pop(0))
@@ -544,7 +594,7 @@ class JitterBuffer:
 
     def _duration(self, packet: _Packet) -> int:
         """How long `packet` (just taken off the front) lasts, never past the next one."""
-        step = self._step()
+        step = self._step_now
         if self._order:
             following = self._packets[self._order[0]]
             gap = following.ts - packet.ts
@@ -579,23 +629,23 @@ class JitterBuffer:
                 self._slot_seq = packet.seq
                 self._empty_run = self._dry_lost = 0
                 self._played += 1
-                return Frame(
+                return _new_frame(
                     packet.payload, packet.ts % TIMESTAMP_MOD, packet.seq % SEQ_MOD, samples
                 )
             gap = first.ts - self._playhead
             missing = max(first.seq - self._slot_seq - 1, 0)
-            if first.marker or gap > missing * self._step():
+            if first.marker or gap > missing * self._step_now:
                 # A silence before `first`: end this talkspurt, anchor the next one afresh.
                 self._playing = False
                 return self._start_or_wait(now)
-            samples = min(self._step(), gap)
+            samples = min(self._step_now, gap)
             self._empty_run = 0
         else:
             if self._empty_run >= self._conceal_limit:
                 self._playing = False  # a silence (DTX, hold) or a long outage
                 self._empty_run = 0
                 return EMPTY
-            samples = self._step()
+            samples = self._step_now
             self._empty_run += 1
             self._dry_lost += 1
         lost = Lost(self._playhead % TIMESTAMP_MOD, samples)
@@ -617,9 +667,9 @@ class JitterBuffer:
             self._slot_seq = packet.seq
         else:
             gap = first.ts - self._playhead
-            if first.marker or gap > max(first.seq - self._slot_seq - 1, 0) * self._step():
+            if first.marker or gap > max(first.seq - self._slot_seq - 1, 0) * self._step_now:
                 return
-            samples = min(self._step(), gap)
+            samples = min(self._step_now, gap)
             self._slot_seq += 1
         self._playhead += samples
         self._dropped += 1

@@ -6,7 +6,8 @@ Pure: no sockets, no clocks. Arrival times come in as float seconds from the cal
   extension (kept raw: profile + bytes) and padding (section 5.1, 5.3.1). This runs for every
   packet of every leg, so it does one precompiled `struct` unpack and a few bit tests.
 - `is_rtcp(data)`: tells RTCP from RTP on a muxed port (RFC 5761 section 4).
-- `RtpSender`: sequence numbers, timestamps, marker bit and the counters an SR reports.
+- `RtpSender`: sequence numbers, timestamps, marker bit and the counters an SR reports;
+  `next()` makes a packet, `datagram()` its bytes directly (the per-packet send path).
 - `RtpReceiverStats`: sequence validation, loss and interarrival jitter of one source
   (RFC 3550 appendix A.1, A.3, A.8), which feed the report blocks of RTCP (`rtcp.py`).
 """
@@ -262,6 +263,37 @@ class RtpSender:
         self.packets += 1
         self.octets += len(payload)
         return packet
+
+    def datagram(
+        self,
+        payload_type: int,
+        payload: bytes,
+        samples: int,
+        marker: bool = False,
+        *,
+        now: float | None = None,
+    ) -> bytes:
+        """`next(...).serialize()` without the packet object: the media path's common case
+        (no CSRC, extension or padding), one precompiled header pack per packet."""
+        if not 0 <= payload_type <= 127:
+            raise ValueError(f"RTP payload type {payload_type} is not 0-127")
+        sequence, timestamp = self.sequence, self.timestamp
+        header = _HEADER.pack(
+            0x80,
+            (0x80 | payload_type) if marker or self._talkspurt else payload_type,
+            sequence,
+            timestamp,
+            self.ssrc,
+        )
+        self._talkspurt = False
+        self._last_timestamp = timestamp
+        if now is not None:
+            self._last_sent_at = now
+        self.sequence = (sequence + 1) % SEQ_MOD
+        self.timestamp = (timestamp + samples) % TIMESTAMP_MOD
+        self.packets += 1
+        self.octets += len(payload)
+        return header + payload
 
     def skip(self, samples: int) -> None:
         """Nothing is sent for `samples` (silence suppression, hold): the timestamp moves on,

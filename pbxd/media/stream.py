@@ -41,6 +41,7 @@ class RtpStream:
         rng = rng or random.Random()
         self.terms = terms
         self.codec = _codec(terms)
+        self.timestamp_step = self.codec.timestamp_step  # RTP units per 20 ms frame
         self.stats = RtpReceiverStats(self.codec.clock_rate)
         self.sender = RtpSender(rng.getrandbits(32), self.codec.clock_rate, rng=rng)
         self._jitter = JitterBuffer(self.codec.clock_rate)
@@ -55,23 +56,33 @@ class RtpStream:
         self.decode_errors = 0
         self.last_rtp_at: float | None = None
 
+    @property
+    def terms(self) -> MediaTerms:
+        return self._terms
+
+    @terms.setter
+    def terms(self, terms: MediaTerms) -> None:
+        # What the per-packet and per-tick paths ask of the terms, read once per new terms.
+        self._terms = terms
+        self.audio_payload_type = terms.codec.payload_type
+        self.dtmf_payload_type = terms.dtmf_payload_type
+        self.sends = terms.direction.sends
+        self.receives = terms.direction.receives
+
     # -- inbound --------------------------------------------------------------------------------
 
     def receive(self, packet: RtpPacket, now: float) -> list[DtmfReceived]:
         self.last_rtp_at = now
-        if packet.payload_type == self.terms.dtmf_payload_type:
+        payload_type = packet.payload_type
+        if payload_type == self.dtmf_payload_type:
             events = self._dtmf_in.feed(packet.timestamp, packet.marker, packet.payload, now)
             return [DtmfReceived(e.digit, "rfc4733") for e in events if isinstance(e, DigitStarted)]
-        if packet.payload_type != self.terms.codec.payload_type:
+        if payload_type != self.audio_payload_type:
             return []  # another payload type than agreed (comfort noise, a stray stream)
         self.stats.update(packet, now)
-        self._jitter.put(
-            sequence=packet.sequence,
-            timestamp=packet.timestamp,
-            ssrc=packet.ssrc,
-            payload=packet.payload,
-            marker=packet.marker,
-            arrival=now,
+        # A parsed packet's header fields are in range: the buffer's checks are not needed.
+        self._jitter.put_fields(
+            packet.sequence, packet.timestamp, packet.ssrc, packet.payload, packet.marker, now
         )
         return []
 
@@ -86,24 +97,39 @@ class RtpStream:
         Packets of another ptime (10 or 30 ms) decode into a sample queue from which whole
         engine frames are taken; the jitter buffer is asked again while the queue runs short.
         """
+        if not self._pending.size:
+            # The common case: nothing queued and one packet makes exactly one engine frame
+            # (20 ms ptime): that frame is the decoded packet itself, no queue involved.
+            pcm = self._next_audio(now)
+            if pcm is None or pcm.size == FRAME_SAMPLES:
+                return pcm
+            self._pending = pcm
         while self._pending.size < FRAME_SAMPLES:
-            out = self._jitter.get(now)
-            if isinstance(out, BufferedFrame):
-                pcm = self._decode(out.payload)
-            elif isinstance(out, Lost):
-                samples = out.samples * self.codec.sample_rate // self.codec.clock_rate
-                pcm = self._concealer.conceal(samples)
-            else:
+            pcm = self._next_audio(now)
+            if pcm is None:
                 if not self._pending.size:
                     return None
                 pcm = np.zeros(FRAME_SAMPLES - self._pending.size, dtype=np.int16)
                 self._pending = np.concatenate([self._pending, pcm])
                 break
-            if self._to_engine is not None:
-                pcm = self._to_engine.process(pcm)
             self._pending = np.concatenate([self._pending, pcm])
         frame, self._pending = self._pending[:FRAME_SAMPLES], self._pending[FRAME_SAMPLES:]
         return frame
+
+    def _next_audio(self, now: float) -> np.ndarray | None:
+        """The jitter buffer's next output decoded or concealed, at the engine rate; None
+        when it has nothing to play (EMPTY)."""
+        out = self._jitter.get(now)
+        if type(out) is BufferedFrame:
+            pcm = self._decode(out.payload)
+        elif type(out) is Lost:
+            samples = out.samples * self.codec.sample_rate // self.codec.clock_rate
+            pcm = self._concealer.conceal(samples)
+        else:
+            return None
+        if self._to_engine is not None:
+            pcm = self._to_engine.process(pcm)
+        return pcm
 
     def _decode(self, payload: bytes) -> np.ndarray:
         try:
@@ -125,23 +151,23 @@ class RtpStream:
 
     def push(self, frame: Frame | None, now: float) -> list[bytes]:
         """Datagrams carrying the next 20 ms to the remote side (none while it holds us)."""
-        step = self.codec.timestamp_step
-        if self.terms.dtmf_payload_type is not None and self.sending_dtmf:
+        step = self.timestamp_step
+        dtmf_payload_type = self.dtmf_payload_type
+        if dtmf_payload_type is not None and self._dtmf_out.busy:
             # RFC 4733 packets replace the audio; each takes the next sequence number but keeps
             # the event's timestamp.
             datagrams = []
             for payload, marker, timestamp in self._dtmf_out.next_packets(self.sender.timestamp):
-                packet = self.sender.next(self.terms.dtmf_payload_type, payload, 0, marker)
+                packet = self.sender.next(dtmf_payload_type, payload, 0, marker)
                 datagrams.append(replace(packet, timestamp=timestamp).serialize())
             self.sender.skip(step)
             return datagrams
-        if frame is None or not self.terms.direction.sends:
+        if frame is None or not self.sends:
             self.sender.skip(step)
             return []
         pcm = self._from_engine.process(frame) if self._from_engine else frame
         payload = self._encoder.encode(pcm)
-        packet = self.sender.next(self.terms.codec.payload_type, payload, step, now=now)
-        return [packet.serialize()]
+        return [self.sender.datagram(self.audio_payload_type, payload, step, now=now)]
 
     def close(self) -> None:
         for state in (self._decoder, self._encoder, self._concealer):

@@ -10,6 +10,7 @@ import asyncio
 import errno
 import os
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -276,6 +277,25 @@ async def test_dead_media_is_reported(engine) -> None:
     await talk(engine, endpoints, seconds=0.2)
     await asyncio.sleep(0.6)
     assert timed_out == [endpoints[a]]
+
+
+async def test_dead_media_is_not_reported_while_the_phone_holds_us(engine) -> None:
+    # A leg that only sends (the phone put us on hold: sendonly) expects no RTP; a re-INVITE
+    # back to sendrecv makes silence count again. Driven by the scripted clock of tick().
+    engine.media_timeout = 0.3
+    timed_out = []
+    engine.on_media_timeout = timed_out.append
+    a = await FakePhone.open("PCMU", 440)
+    endpoint = (await connect(engine, a))[a]
+    endpoint.apply(replace(a.terms(), direction=Direction.SENDONLY))
+    start = endpoint.created_at
+    for tick in range(40):
+        engine.tick(start + 0.02 * tick)
+    assert timed_out == []
+    endpoint.apply(a.terms())
+    for tick in range(40, 60):
+        engine.tick(start + 0.02 * tick)
+    assert timed_out == [endpoint]
 
 
 async def test_info_digit_is_sent_on_as_rfc4733(engine) -> None:

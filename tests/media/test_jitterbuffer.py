@@ -680,3 +680,54 @@ def test_any_arrival_order_plays_in_order_once_within_bounds(case) -> None:
     assert stats.resyncs == 0
     assert stats.played == len(run.frames) <= stats.accepted
     assert stats.received == stats.accepted + stats.duplicates + stats.late + stats.too_early
+
+
+def test_a_sender_that_lengthens_its_ptime_is_timed_by_the_new_packet_length() -> None:
+    # 10 ms packets, then 20 ms ones (a re-INVITE with another ptime, same stream): once the
+    # short steps have left the buffer's memory of recent steps, a missing packet is
+    # concealed for 20 ms, not 10.
+    short = stream(200, step=80, period=0.010)
+    long = stream(200, seq0=1200, ts0=50_000 + 200 * 80, start=2.0, missing={100})
+    for packet in long:
+        packet.marker = False
+    jb = JitterBuffer()
+    ordered = sorted(short + long, key=lambda p: p.arrival)
+    outputs = []
+    index = 0
+    for tick in range(500):
+        now = tick * TICK + PHASE
+        while index < len(ordered) and ordered[index].arrival <= now:
+            jb.put_fields(*ordered[index].fields().values())
+            index += 1
+        held = 0
+        while held < STEP:
+            out = jb.get(now)
+            outputs.append(out)
+            if out is EMPTY:
+                break
+            held += out.samples
+
+    frames = [out for out in outputs if isinstance(out, Frame)]
+    assert len(frames) == 399
+    assert {f.samples for f in frames[:199]} == {80}
+    assert {f.samples for f in frames[220:-1]} == {160}
+    last = max(i for i, out in enumerate(outputs) if isinstance(out, Frame))
+    lost = [out for out in outputs[:last] if isinstance(out, Lost)]
+    assert [(out.timestamp, out.samples) for out in lost] == [(50_000 + 200 * 80 + 100 * 160, 160)]
+
+
+def test_put_fields_is_put_for_checked_fields() -> None:
+    packets = stream(300, missing={50, 51, 120}, delay=lambda i: 0.040 + 0.030 * (i % 7 == 0))
+    by_keyword, by_position = JitterBuffer(), JitterBuffer()
+    outputs: list[tuple[object, object]] = []
+    index = 0
+    ordered = sorted(packets, key=lambda p: p.arrival)
+    for tick in range(400):
+        now = tick * TICK + PHASE
+        while index < len(ordered) and ordered[index].arrival <= now:
+            fields = ordered[index].fields()
+            assert by_keyword.put(**fields) == by_position.put_fields(*fields.values())
+            index += 1
+        outputs.append((by_keyword.get(now), by_position.get(now)))
+    assert all(a == b for a, b in outputs)
+    assert by_keyword.stats == by_position.stats

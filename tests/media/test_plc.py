@@ -94,3 +94,46 @@ def test_spandsp_is_only_for_8k_and_input_is_checked():
     concealer = Concealer(8000)
     concealer.close()
     concealer.close()
+
+
+def _implementation(rate: int, native_plc: bool | None):
+    """The concealer's own engine (spandsp or numpy), fed frame by frame with no holding."""
+    return Concealer(rate, native_plc=native_plc)._impl
+
+
+@pytest.mark.parametrize("rate, native_plc", VARIANTS, ids=IDS)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_holding_good_frames_changes_nothing_heard(rate, native_plc, seed):
+    # good() hands good frames over a dozen at a time; the history must be the same as when
+    # each frame goes in at once: every concealment and recovery sample identical. Losses
+    # come after short and long runs of good frames (past the holding buffer's size), with
+    # frames of 10, 20 and 30 ms.
+    rng = np.random.default_rng(seed)
+    concealer = Concealer(rate, native_plc=native_plc)
+    reference = _implementation(rate, native_plc)
+    speech = tone(180, rate, 4.0) // 2 + tone(730, rate, 4.0) // 3
+    position = 0
+    while position < len(speech) - rate // 20:
+        frame = int(rate * rng.choice([0.010, 0.020, 0.020, 0.030]))
+        if rng.random() < 0.15:
+            lost = frame * int(rng.integers(1, 5))
+            assert np.array_equal(concealer.conceal(lost), reference.fillin(lost))
+        else:
+            pcm = speech[position : position + frame]
+            assert np.array_equal(concealer.good(pcm), reference.rx(pcm))
+        position += frame
+    concealer.close()
+    reference.close()
+
+
+@pytest.mark.parametrize("rate, native_plc", VARIANTS, ids=IDS)
+@pytest.mark.parametrize("good_frames", [1, 11, 12, 13, 40])
+def test_a_loss_after_any_run_of_good_frames_is_concealed(rate, native_plc, good_frames):
+    concealer = Concealer(rate, native_plc=native_plc)
+    frame = rate // 50
+    pcm = tone(440, rate)
+    heard = play_with_gap(concealer, pcm, frame, range(good_frames, good_frames + 1))
+    concealed = heard[good_frames * frame : (good_frames + 1) * frame]
+    assert rms(concealed) > 0.3 * rms(pcm)
+    assert dominant_frequency(concealed, rate) == pytest.approx(440, abs=15)
+    concealer.close()

@@ -235,6 +235,36 @@ def test_sender_refuses_bad_arguments():
         RtpSender(1, 0)
 
 
+def test_sender_datagram_is_the_next_packet_serialized():
+    # datagram() is the send path's shortcut: the same bytes and the same sender state as
+    # next().serialize(), across marker requests, a talkspurt after skip and both wraps.
+    direct = RtpSender(0x1234, 8000, initial_sequence=65534, initial_timestamp=2**32 - 160)
+    shortcut = RtpSender(0x1234, 8000, initial_sequence=65534, initial_timestamp=2**32 - 160)
+    steps = [(0, False, 160), (0, True, 160), (8, False, 80), ("skip", 800), (8, False, 160)]
+    for now, step in enumerate(steps * 3):
+        if step[0] == "skip":
+            direct.skip(step[1])
+            shortcut.skip(step[1])
+            continue
+        payload_type, marker, samples = step
+        payload = bytes([now]) * samples
+        expected = direct.next(payload_type, payload, samples, marker, now=float(now))
+        assert shortcut.datagram(payload_type, payload, samples, marker, now=float(now)) == (
+            expected.serialize()
+        )
+        assert RtpPacket.parse(expected.serialize()) == expected
+    state = ("sequence", "timestamp", "packets", "octets")
+    assert [getattr(shortcut, a) for a in state] == [getattr(direct, a) for a in state]
+    assert shortcut.rtp_timestamp_at(20.0) == direct.rtp_timestamp_at(20.0)
+
+
+def test_sender_datagram_refuses_a_payload_type_out_of_range():
+    sender = RtpSender(1, 8000, 0, 0)
+    with pytest.raises(ValueError, match="payload type"):
+        sender.datagram(128, b"", 160)
+    assert (sender.sequence, sender.packets) == (0, 0)  # nothing was counted
+
+
 # --- receiver statistics: sequence validation (A.1) ----------------------------------------
 
 
