@@ -33,11 +33,12 @@ import numpy as np
 from .dtmf import CollectResult, DigitCollector
 from .dtmf_native import InbandDtmfDetector
 from .frames import FRAME_MS, Frame
+from .load import LoadGauge
 from .mixer import Mixer, conference
 from .mixer import bridge as bridge_matrix
 from .negotiate import LegNegotiator, MediaTerms
 from .player import Player
-from .ports import PortAllocator
+from .ports import MediaOverloaded, PortAllocator
 from .recorder import Recorder, RecorderError, RecordingWriter
 from .rtcp import RtcpState
 from .rtp import RtpPacket, RtpParseError, is_rtcp
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 TICK = FRAME_MS / 1000
 MAX_LATENESS = 0.2  # behind by more than this, the tick schedule restarts instead of bursting
+LOAD_SAMPLE_S = 1.0  # how often the media thread's CPU use is sampled (admission control)
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -286,6 +288,7 @@ class MediaEngine:
         self._tick_task: asyncio.Task | None = None
         self.ticks = 0
         self.late_ticks = 0
+        self.load = LoadGauge()
 
     @staticmethod
     def now() -> float:
@@ -294,6 +297,8 @@ class MediaEngine:
     # -- commands -------------------------------------------------------------------------------
 
     async def create_endpoint(self, local_ip: str) -> Endpoint:
+        if self.load.overloaded:
+            raise MediaOverloaded(f"media thread busy ({self.load.load:.0%} of a core)")
         port, rtp_sock, rtcp_sock = await bind_pair(self.bind_ip, self.allocator)
         endpoint = Endpoint(self, next(self._ids), local_ip, port)
         loop = asyncio.get_running_loop()
@@ -446,6 +451,8 @@ class MediaEngine:
     async def _run_ticks(self) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
+        # The whole thread's CPU (SIP and RTP callbacks too, not only the ticks) over wall time.
+        sampled_at, sampled_cpu = next_at, time.thread_time()
         while self.endpoints:
             next_at += TICK
             delay = next_at - loop.time()
@@ -454,10 +461,16 @@ class MediaEngine:
                 next_at = loop.time()
             elif delay > 0:
                 await asyncio.sleep(delay)
+            now = loop.time()
             try:
-                self.tick(loop.time())
+                self.tick(now)
             except Exception:
                 log.exception("media tick failed")
+            if now - sampled_at >= LOAD_SAMPLE_S:
+                cpu = time.thread_time()
+                self.load.update(cpu - sampled_cpu, now - sampled_at)
+                sampled_at, sampled_cpu = now, cpu
+        self.load = LoadGauge()  # no media left: nothing to protect, no stale refusal
         self._tick_task = None
 
     def tick(self, now: float) -> None:

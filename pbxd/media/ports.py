@@ -25,6 +25,10 @@ class PortsExhausted(MediaResourceError):
     """Every RTP port pair of the range is in use."""
 
 
+class MediaOverloaded(MediaResourceError):
+    """The media thread is near the end of its CPU: another call would make every call late."""
+
+
 def parse_port_range(text: str) -> tuple[int, int]:
     """Parse `--rtp-ports LOW-HIGH` (e.g. "10000-20000") -> (low, high); raises ValueError.
 

@@ -135,4 +135,6 @@ class MediaFactory:
             "rtp_ports_in_use": self.engine.allocator.in_use,
             "rtp_packets_received": self._closed_packets + sum(m.packets_received() for m in live),
             "late_ticks": self.engine.late_ticks,
+            "load": round(self.engine.load.load, 2),  # share of one core (admission control)
+            "overloaded": self.engine.load.overloaded,  # new calls get 503 while true
         }
