@@ -764,6 +764,11 @@ def _limit(result: Ramp, failed: Step | None, target: Target) -> str:
     if failed is None:
         best = result.best
         return f"not reached: {best.calls if best else 0} calls passed (--media-max-calls)"
+    if failed.error and ("503" in failed.error or "MediaOverloaded" in failed.error):
+        return (
+            f"admission control: {target.server} refused calls on the way to {failed.calls} "
+            "(503: its one media thread was above 85 % of a core)"
+        )
     if failed.error:
         return f"error at {failed.calls} calls: {failed.error}"
     if failed.crossed:
