@@ -61,15 +61,17 @@ apt-install:
 deps-bench:
 	@$(MAKE) --no-print-directory apt-install DEBS="$(TEST_DEBS) $(BENCH_DEBS)"
 
+# Everything: lint, the tests on the host, then the firmware image booted under QEMU.
 test: $(VENV)/.stamp-test deps-test
-	$(VENV)/bin/ruff check pbxd tests benchmarks
+	$(VENV)/bin/ruff check pbxd tests benchmarks tools board
 	$(PY) -m pytest -q -m "not qemu"
+	@$(MAKE) --no-print-directory test-qemu
 
 bench: $(VENV)/.stamp-bench deps-bench
 	$(PY) -m benchmarks
 
 lint: $(VENV)/.stamp-test
-	$(VENV)/bin/ruff check pbxd tests benchmarks
+	$(VENV)/bin/ruff check pbxd tests benchmarks tools board
 	$(VENV)/bin/ruff format --check pbxd tests benchmarks
 
 clean-venv:

@@ -71,7 +71,12 @@ qemu:
 	@test -f $(FW_OUTPUT)/images/disk.img || { echo "no $(FW_OUTPUT)/images/disk.img: run make image" >&2; exit 2; }
 	$(PY) board/$(FW_BOARD)/qemu.py --disk $(FW_OUTPUT)/images/disk.img $(QEMU_ARGS)
 
-# Hardware-in-the-loop tests: they boot output/images/disk.img (build it first).
-test-qemu: $(VENV)/.stamp-test deps-firmware
-	$(PY) -c 'import pexpect' 2>/dev/null || $(PIP) install -q pexpect
-	$(PY) -m pytest tests/qemu -q
+# A fresh tree has no .config yet: the product's defconfig.
+$(FW_OUTPUT)/.config: | $(FW_STAMP)
+	@$(FW) defconfig coocenter_s10_defconfig
+
+# Hardware-in-the-loop tests: build the image from this tree (the base layer comes from the
+# cache when there is one), then boot it under QEMU (tests/qemu, marker qemu).
+test-qemu: $(VENV)/.stamp-test deps-firmware $(FW_OUTPUT)/.config
+	@$(FW) image
+	$(PY) -m pytest tests/qemu -q -m qemu
