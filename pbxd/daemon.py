@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pbxd.call.auth_guard import AuthGuard
 from pbxd.call.b2bua import B2bua
+from pbxd.call.legs import LegManager
 from pbxd.call.pbx import Pbx
 from pbxd.call.sipcore import SipCore
 from pbxd.media.engine import MediaEngine
@@ -88,6 +89,8 @@ class Daemon:
             settings.bind, PortAllocator(*settings.rtp_ports), media_timeout=settings.media_timeout
         )
         self.media = MediaFactory(self.engine)
+        self.legs = LegManager(self.core, self.engine, self.registrar)
+        self.media.on_other_timeout = self.legs.on_media_timeout
         self.b2bua = B2bua(
             self.core,
             self.guard,
@@ -96,6 +99,7 @@ class Daemon:
             self.media,
             self._record_call,
             ring_timeout=settings.ring_timeout,
+            legs=self.legs,
         )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
         services.extensions.subscribe(self._on_extension_change)

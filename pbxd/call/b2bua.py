@@ -14,7 +14,7 @@ import asyncio
 import enum
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,18 +35,21 @@ from pbxd.sip.headers import CSeq, Headers, NameAddr
 from pbxd.sip.message import Request, Response
 from pbxd.sip.peer import Peer
 from pbxd.sip.registrar import Binding, Registrar
-from pbxd.sip.transaction import ClientTransaction, ServerTransaction, make_cancel
+from pbxd.sip.transaction import ClientTransaction, ServerTransaction
 from pbxd.sip.uri import SipUri
 
 from .auth_guard import AuthGuard
 from .cdr import Disposition, HangupSide, call_record
+from .legs import ALLOW, Branch, InboundLeg, LegManager
 from .sipcore import SipCore
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
 RING_TIMEOUT = 60.0
 SDP = "application/sdp"
+
+# What answers a number pbxd serves itself: started with the caller's leg, it owns the call.
+LocalApplication = Callable[[InboundLeg], Coroutine[object, object, None]]
 
 
 class CallState(enum.Enum):
@@ -54,22 +57,6 @@ class CallState(enum.Enum):
     RINGING = "ringing"
     ANSWERED = "answered"
     ENDED = "ended"
-
-
-@dataclass
-class Branch:
-    """One INVITE to one registered contact of the callee."""
-
-    binding: Binding
-    invite: Request
-    tx: ClientTransaction | None = None
-    provisional: bool = False  # CANCEL may only follow a provisional response (section 9.1)
-    cancel_pending: bool = False
-    done: bool = False
-
-    @property
-    def peer(self) -> Peer:
-        return self.binding.source
 
 
 @dataclass
@@ -126,6 +113,8 @@ class B2bua:
         on_call_end: Callable[[CdrEntry], None],
         *,
         ring_timeout: float = RING_TIMEOUT,
+        legs: LegManager | None = None,
+        applications: Callable[[str], LocalApplication | None] = lambda number: None,
     ):
         self.core = core
         self.guard = guard
@@ -134,6 +123,10 @@ class B2bua:
         self.media = media
         self.on_call_end = on_call_end
         self.ring_timeout = ring_timeout
+        # Numbers pbxd answers itself (queues, IVRs, feature codes ...): `applications(number)`
+        # gives what takes the call, on a leg of `legs`.
+        self.legs = legs
+        self.applications = applications
         self.calls: dict[int, Call] = {}
         self._legs: dict[DialogId, tuple[Call, Leg]] = {}
         self._ids = itertools.count(1)
@@ -152,7 +145,11 @@ class B2bua:
             return
         found = self._legs.get(DialogId(request.call_id, request.to.tag, request.from_.tag or ""))
         if found is None:
-            raise CallDoesNotExist("no such dialog")
+            local = self.legs.find(request) if self.legs is not None else None
+            if local is None:
+                raise CallDoesNotExist("no such dialog")
+            local.manager.on_request(local, tx, request)
+            return
         call, leg = found
         leg.dialog.check_request(request)
         if request.method == "BYE":
@@ -168,6 +165,8 @@ class B2bua:
         """ACK of a 2xx: the transaction layer has stopped retransmitting; nothing else to do."""
 
     def on_server_timeout(self, tx: ServerTransaction) -> None:
+        if self.legs is not None and self.legs.on_server_timeout(tx):
+            return
         call = tx.user_data
         if isinstance(call, Call) and call.state == CallState.ANSWERED:
             log.info("call %s: no ACK for 200 OK from the caller, hanging up", call.id)
@@ -179,6 +178,11 @@ class B2bua:
         caller = self.guard.authenticate(request, peer, proxy=True)
         uri = request.uri
         target = uri.unescaped_user if isinstance(uri, SipUri) else None
+        application = self.applications(target) if target else None
+        if application is not None and self.legs is not None:
+            leg = self.legs.inbound(tx, request, peer, caller, target or "")
+            self._spawn(application(leg))
+            return
         if not target or not self.extension_exists(target):
             # Recorded too: the admin sees who dials numbers that do not exist.
             now = datetime.now(UTC)
@@ -208,7 +212,10 @@ class B2bua:
             return
         self.calls[call.id] = call
         log.info("call %s: %s -> %s (%d contacts)", call.id, caller, target, len(bindings))
-        task = asyncio.get_running_loop().create_task(self._start_branches(call, bindings))
+        self._spawn(self._start_branches(call, bindings))
+
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -285,7 +292,7 @@ class B2bua:
     def _on_branch_provisional(self, call: Call, branch: Branch, response: Response) -> None:
         branch.provisional = True
         if branch.cancel_pending:
-            self._send_cancel(branch)
+            branch.send_cancel(self.core)
             return
         if response.status == 100 or call.state not in (CallState.SETUP, CallState.RINGING):
             return
@@ -330,7 +337,7 @@ class B2bua:
             return
         for other in call.branches:
             if other is not branch:
-                self._cancel_branch(other)
+                other.cancel(self.core)
         ok = call.server_tx.request.response(200, to_tag=call.a_tag)
         contact = self.core.contact_for(call.caller_peer, call.callee)
         ok.headers.add("Contact", contact.serialize())
@@ -351,7 +358,7 @@ class B2bua:
         call.ring_timer = None
         if call.state in (CallState.SETUP, CallState.RINGING):
             for branch in call.branches:
-                self._cancel_branch(branch)
+                branch.cancel(self.core)
             self._fail(call, TemporarilyUnavailable("no answer"), Disposition.NO_ANSWER)
 
     # -- cancel and failures --------------------------------------------------------------------
@@ -361,27 +368,16 @@ class B2bua:
         if invite_tx is None:
             raise CallDoesNotExist("nothing to cancel")
         self.core.respond(tx, cancel.response(200, to_tag=new_tag()))
+        if self.legs is not None and self.legs.cancel(invite_tx):
+            return
         call = invite_tx.user_data
         if not isinstance(call, Call) or call.state not in (CallState.SETUP, CallState.RINGING):
             return
         for branch in call.branches:
-            self._cancel_branch(branch)
+            branch.cancel(self.core)
         terminated = call.server_tx.request.response(487, to_tag=call.a_tag)
         self.core.respond(call.server_tx, terminated)
         self._end(call, Disposition.CANCELLED, HangupSide.CALLER)
-
-    def _cancel_branch(self, branch: Branch) -> None:
-        if branch.done:
-            return
-        if branch.provisional:
-            self._send_cancel(branch)
-        else:
-            branch.cancel_pending = True
-
-    def _send_cancel(self, branch: Branch) -> None:
-        branch.cancel_pending = False
-        branch.done = True
-        self.core.send_request(make_cancel(branch.invite), branch.peer, lambda response: None)
 
     def _fail(
         self,

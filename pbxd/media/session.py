@@ -101,6 +101,8 @@ class MediaFactory:
         self.engine = engine
         self._calls: dict[Endpoint, CallMedia] = {}
         self._closed_packets = 0
+        # Endpoints that are not a CallMedia's (the legs pbxd answers itself) report here.
+        self.on_other_timeout: Callable[[Endpoint], object] = lambda endpoint: None
         engine.on_media_timeout = self._media_timeout
 
     async def create(self, caller_ip: str, callee_ip: str) -> CallMedia:
@@ -123,9 +125,11 @@ class MediaFactory:
 
     def _media_timeout(self, endpoint: Endpoint) -> None:
         media = self._calls.get(endpoint)
-        if media is not None:
-            log.info("no RTP from endpoint %s for %.0f s", endpoint.id, self.engine.media_timeout)
-            media.on_dead()
+        if media is None:
+            self.on_other_timeout(endpoint)
+            return
+        log.info("no RTP from endpoint %s for %.0f s", endpoint.id, self.engine.media_timeout)
+        media.on_dead()
 
     def status(self) -> dict:
         live = {id(m): m for m in self._calls.values()}.values()

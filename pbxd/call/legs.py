@@ -1,0 +1,511 @@
+"""Call legs that pbxd terminates itself: the building blocks of the call-center applications.
+
+An `InboundLeg` is a caller's INVITE that pbxd answers with a media endpoint of its own (IVR,
+queue, voicemail, conference, feature codes). An `OutboundLeg` is an INVITE pbxd sends from an
+endpoint of its own to every registered contact of an extension (forking: the first device to
+answer wins): an agent rung by a queue, a ring-group member. Applications join legs with
+`engine.bridge([a.endpoint, b.endpoint])`; each leg negotiates its own codec with pbxd, and
+an outbound leg offers the codec of the leg it will be bridged to first, so that the bridge can
+usually take the engine's no-decode fast path.
+
+Each leg reports to its `LegListener`. Hold and codec changes (re-INVITE) are answered by the
+leg itself: the other party of a bridge never sees them. Nothing blocks but opening sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pbxd.media.dtmf import DtmfParseError, parse_info_body
+from pbxd.media.engine import Endpoint, MediaEngine
+from pbxd.sip.dialog import Dialog, DialogId, new_call_id, new_tag
+from pbxd.sip.errors import (
+    BadRequest,
+    NotAcceptableHere,
+    SipError,
+    TemporarilyUnavailable,
+)
+from pbxd.sip.headers import CSeq, Headers, NameAddr
+from pbxd.sip.message import Request, Response
+from pbxd.sip.peer import Peer
+from pbxd.sip.registrar import Binding, Registrar
+from pbxd.sip.sdp import SessionDescription
+from pbxd.sip.transaction import ClientTransaction, ServerTransaction, make_cancel
+from pbxd.sip.uri import SipUri
+
+from .sipcore import SipCore
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
+SDP = "application/sdp"
+
+
+class LegState(enum.Enum):
+    NEW = "new"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class LegListener(Protocol):
+    def on_leg_ringing(self, leg: Leg) -> None: ...
+    def on_leg_answered(self, leg: Leg) -> None: ...
+    def on_leg_failed(self, leg: Leg, status: int, reason: str) -> None: ...
+    def on_leg_ended(self, leg: Leg, by_remote: bool) -> None: ...
+    def on_leg_digit(self, leg: Leg, digit: str) -> None: ...
+
+
+class Leg:
+    """What both directions share: the endpoint, the dialog once answered, the listener."""
+
+    direction = ""
+
+    def __init__(self, manager: LegManager, number: str, listener: LegListener | None):
+        self.manager = manager
+        self.id = next(manager._ids)
+        self.number = number  # the other party: the caller's number or the extension rung
+        self.listener = listener
+        self.state = LegState.NEW
+        self.endpoint: Endpoint | None = None
+        self.dialog: Dialog | None = None
+        self.peer: Peer | None = None
+        self.started_at = datetime.now(UTC)
+        self.answered_at: datetime | None = None
+        self.ended_at: datetime | None = None
+        self.end_status: int | None = None  # the SIP status that ended an unanswered leg
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    def hang_up(self) -> None:
+        raise NotImplementedError
+
+    # -- shared plumbing ------------------------------------------------------------------------
+
+    def _attach(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        endpoint.dtmf_listeners.append(self._digit)
+        self.manager._by_endpoint[endpoint] = self
+
+    def _digit(self, digit: str) -> None:
+        if self.listener is not None and self.state == LegState.ANSWERED:
+            self.listener.on_leg_digit(self, digit)
+
+    def _established(self, dialog: Dialog, peer: Peer) -> None:
+        self.dialog = dialog
+        self.peer = peer
+        self.state = LegState.ANSWERED
+        self.answered_at = datetime.now(UTC)
+        self.manager._dialogs[dialog.id] = self
+
+    def _send_bye(self) -> None:
+        if self.dialog is not None and self.peer is not None:
+            core = self.manager.core
+            bye = self.dialog.create_request("BYE", core.make_via(self.peer))
+            core.send_request(bye, self.peer, lambda response: None)
+
+    def _finish(self, by_remote: bool, status: int | None = None) -> None:
+        if self.state == LegState.ENDED:
+            return
+        self.state = LegState.ENDED
+        self.ended_at = datetime.now(UTC)
+        self.end_status = status
+        self.manager._forget(self)
+        if self.listener is not None:
+            if self.answered or status is None:
+                self.listener.on_leg_ended(self, by_remote)
+            else:
+                self.listener.on_leg_failed(self, status, "")
+
+    # -- in-dialog requests ----------------------------------------------------------------------
+
+    def _on_request(self, tx: ServerTransaction, request: Request) -> None:
+        assert self.dialog is not None
+        self.dialog.check_request(request)
+        core = self.manager.core
+        if request.method == "BYE":
+            core.respond(tx, request.response(200))
+            self._finish(by_remote=True)
+        elif request.method == "INVITE":
+            self._reinvite(tx, request)
+        elif request.method == "INFO":
+            self._info(tx, request)
+        else:
+            raise SipError(f"{request.method} is not supported inside a call")
+
+    def _reinvite(self, tx: ServerTransaction, request: Request) -> None:
+        """Hold, resume, codec change: answered here (RFC 3264 section 8); the stream keeps
+        its codec when the new offer still has it."""
+        if request.body and request.content_type != SDP:
+            raise BadRequest("only SDP bodies are supported")
+        if not request.body:
+            raise NotAcceptableHere("re-INVITE without an offer is not supported")
+        assert self.endpoint is not None and self.dialog is not None
+        current = self.endpoint.stream
+        preferred = [current.terms.codec.name] if current is not None else []
+        answer, terms = self.endpoint.negotiator.answer(
+            SessionDescription.parse(request.body), preferred=preferred
+        )
+        self.endpoint.apply(terms)
+        self.dialog.update_target(request)
+        ok = request.response(200)
+        if self.dialog.local_contact is not None:
+            ok.headers.add("Contact", self.dialog.local_contact.serialize())
+        ok.headers.add("Content-Type", SDP)
+        ok.body = answer.serialize()
+        self.manager.core.respond(tx, ok)
+
+    def _info(self, tx: ServerTransaction, request: Request) -> None:
+        try:
+            dtmf = parse_info_body(request.headers.get("Content-Type") or "", request.body)
+        except DtmfParseError as exc:
+            raise BadRequest(str(exc)) from exc
+        self.manager.core.respond(tx, request.response(200))
+        if dtmf is not None and self.endpoint is not None:
+            self.endpoint.digit_from_signalling(dtmf[0])
+
+
+class InboundLeg(Leg):
+    """A caller's INVITE that pbxd answers itself."""
+
+    direction = "inbound"
+
+    def __init__(
+        self,
+        manager: LegManager,
+        tx: ServerTransaction,
+        request: Request,
+        peer: Peer,
+        caller: str,
+        dialed: str,
+    ):
+        super().__init__(manager, caller, None)
+        self.tx = tx
+        self.request = request
+        self.peer = peer
+        self.dialed = dialed
+        self.to_tag = new_tag()
+        self._answer_sdp: bytes | None = None
+        tx.user_data = self
+
+    async def prepare(self, listener: LegListener) -> None:
+        """Open the endpoint and agree on the media of the caller's offer (not sent yet)."""
+        self.listener = listener
+        if self.request.content_type != SDP or not self.request.body:
+            raise NotAcceptableHere("an SDP offer is required in the INVITE")
+        core = self.manager.core
+        endpoint = await self.manager.engine.create_endpoint(core.local_ip_for(self.peer))
+        self._attach(endpoint)
+        if self.state == LegState.ENDED:  # the caller gave up while the sockets opened
+            self.manager.engine.destroy(endpoint)
+            return
+        answer, terms = endpoint.negotiator.answer(SessionDescription.parse(self.request.body))
+        endpoint.apply(terms)
+        self._answer_sdp = answer.serialize()
+
+    def ring(self) -> None:
+        if self.state == LegState.NEW:
+            self.state = LegState.RINGING
+            self.manager.core.respond(self.tx, self._response(180))
+
+    def answer(self) -> None:
+        """200 OK with pbxd's answer: from now on the endpoint carries the call."""
+        if self.state not in (LegState.NEW, LegState.RINGING) or self._answer_sdp is None:
+            return
+        ok = self._response(200)
+        ok.headers.add("Allow", ALLOW)
+        ok.headers.add("Content-Type", SDP)
+        ok.body = self._answer_sdp
+        contact = self.manager.core.contact_for(self.peer, self.dialed)
+        self._established(Dialog.as_uas(self.request, ok, contact), self.peer)
+        self.manager.core.respond(self.tx, ok)
+
+    def reject(self, error: SipError) -> None:
+        """A final error response to an unanswered call (480 when nobody can take it ...)."""
+        if self.state in (LegState.NEW, LegState.RINGING):
+            last = self.tx.last_response
+            if last is None or last.status < 200:
+                self.manager.core.respond_error(self.tx, error, to_tag=self.to_tag)
+            self._finish(by_remote=False, status=error.status)
+
+    def hang_up(self) -> None:
+        if self.state == LegState.ANSWERED:
+            self._send_bye()
+            self._finish(by_remote=False)
+        else:
+            self.reject(TemporarilyUnavailable("call ended"))
+
+    def _cancelled(self) -> None:
+        if self.state in (LegState.NEW, LegState.RINGING):
+            self.manager.core.respond(self.tx, self.request.response(487, to_tag=self.to_tag))
+            self._finish(by_remote=True, status=487)
+
+    def _response(self, status: int) -> Response:
+        response = self.request.response(status, to_tag=self.to_tag)
+        response.headers.add(
+            "Contact", self.manager.core.contact_for(self.peer, self.dialed).serialize()
+        )
+        return response
+
+
+@dataclass
+class Branch:
+    """One INVITE to one registered contact (forking: one per device of an extension)."""
+
+    binding: Binding
+    invite: Request
+    tx: ClientTransaction | None = None
+    provisional: bool = False  # CANCEL may only follow a provisional response (section 9.1)
+    cancel_pending: bool = False
+    done: bool = False
+    final_status: int = 0
+
+    @property
+    def peer(self) -> Peer:
+        return self.binding.source
+
+    def cancel(self, core: SipCore) -> None:
+        """CANCEL now if a provisional response came, else as soon as one comes."""
+        if self.done:
+            return
+        if self.provisional:
+            self.send_cancel(core)
+        else:
+            self.cancel_pending = True
+
+    def send_cancel(self, core: SipCore) -> None:
+        self.cancel_pending = False
+        self.done = True
+        core.send_request(make_cancel(self.invite), self.peer, lambda response: None)
+
+
+class OutboundLeg(Leg):
+    """An INVITE from pbxd to every registered contact of an extension."""
+
+    direction = "outbound"
+
+    def __init__(self, manager: LegManager, extension: str, listener: LegListener):
+        super().__init__(manager, extension, listener)
+        self.branches: list[Branch] = []
+
+    async def dial(
+        self,
+        bindings: Sequence[Binding],
+        caller: str,
+        display: str | None = None,
+        preferred_codecs: Sequence[str] = (),
+    ) -> None:
+        core = self.manager.core
+        endpoint = await self.manager.engine.create_endpoint(core.local_ip_for(bindings[0].source))
+        self._attach(endpoint)
+        if self.state == LegState.ENDED:  # cancelled while the sockets opened
+            self.manager.engine.destroy(endpoint)
+            return
+        offer = endpoint.negotiator.offer(preferred=preferred_codecs).serialize()
+        call_id = new_call_id(core.host_for(bindings[0].source))
+        tag = new_tag()
+        for binding in bindings:
+            branch = Branch(binding, self._invite(binding, call_id, tag, caller, display, offer))
+            self.branches.append(branch)
+            branch.tx = core.send_request(
+                branch.invite, binding.source, lambda r, b=branch: self._on_response(b, r)
+            )
+
+    def cancel(self) -> None:
+        """Stop ringing (CANCEL every branch); an answered leg is hung up instead."""
+        if self.state == LegState.ANSWERED:
+            self.hang_up()
+            return
+        for branch in self.branches:
+            branch.cancel(self.manager.core)
+        self._finish(by_remote=False, status=487)
+
+    def hang_up(self) -> None:
+        if self.state == LegState.ANSWERED:
+            self._send_bye()
+            self._finish(by_remote=False)
+        elif self.state != LegState.ENDED:
+            self.cancel()
+
+    def _invite(
+        self,
+        binding: Binding,
+        call_id: str,
+        tag: str,
+        caller: str,
+        display: str | None,
+        sdp: bytes,
+    ) -> Request:
+        core = self.manager.core
+        peer = binding.source
+        host = core.host_for(peer)
+        headers = Headers()
+        headers.add("Via", core.make_via(peer).serialize())
+        headers.add("Max-Forwards", "70")
+        from_ = NameAddr(SipUri("sip", host, caller), display, {"tag": tag})
+        headers.add("From", from_.serialize())
+        headers.add("To", NameAddr(SipUri("sip", host, self.number)).serialize())
+        headers.add("Call-ID", call_id)
+        headers.add("CSeq", CSeq(1, "INVITE").serialize())
+        headers.add("Contact", core.contact_for(peer, caller).serialize())
+        headers.add("Allow", ALLOW)
+        headers.add("Content-Type", SDP)
+        return Request(headers=headers, body=sdp, method="INVITE", uri=binding.uri)
+
+    def _on_response(self, branch: Branch, response: Response) -> None:
+        if response.status < 200:
+            branch.provisional = True
+            if branch.cancel_pending:
+                branch.send_cancel(self.manager.core)
+            elif response.status > 100 and self.state == LegState.NEW:
+                self.state = LegState.RINGING
+                if self.listener is not None:
+                    self.listener.on_leg_ringing(self)
+        elif response.status < 300:
+            self._on_answer(branch, response)
+        else:
+            branch.done = True
+            branch.final_status = response.status
+            if self.state in (LegState.NEW, LegState.RINGING) and all(
+                b.done for b in self.branches
+            ):
+                # The most telling status: busy beats unavailable beats the rest.
+                statuses = [b.final_status for b in self.branches]
+                status = 486 if 486 in statuses else max(statuses)
+                self._finish(by_remote=True, status=status)
+
+    def _on_answer(self, branch: Branch, response: Response) -> None:
+        core = self.manager.core
+        branch.done = True
+        dialog = Dialog.as_uac(branch.invite, response)
+        assert branch.tx is not None
+        ack = dialog.create_request("ACK", core.make_via(branch.peer), cseq=dialog.local_seq)
+        core.send_ack(branch.tx, ack, branch.peer)
+        if self.state not in (LegState.NEW, LegState.RINGING):
+            # Another device answered first, or the leg was cancelled: release this one.
+            bye = dialog.create_request("BYE", core.make_via(branch.peer))
+            core.send_request(bye, branch.peer, lambda r: None)
+            return
+        assert self.endpoint is not None
+        try:
+            terms = self.endpoint.negotiator.accept_answer(
+                SessionDescription.parse(response.body or b"")
+            )
+        except (SipError, ValueError) as exc:
+            log.info("leg %s: unusable answer from %s: %s", self.id, self.number, exc)
+            bye = dialog.create_request("BYE", core.make_via(branch.peer))
+            core.send_request(bye, branch.peer, lambda r: None)
+            for other in self.branches:
+                other.cancel(self.manager.core)
+            self._finish(by_remote=True, status=488)
+            return
+        self.endpoint.apply(terms)
+        for other in self.branches:
+            if other is not branch:
+                other.cancel(self.manager.core)
+        self._established(dialog, branch.peer)
+        if self.listener is not None:
+            self.listener.on_leg_answered(self)
+
+
+class LegManager:
+    """Owns the legs pbxd terminates: routes their in-dialog requests, CANCELs and timeouts."""
+
+    def __init__(self, core: SipCore, engine: MediaEngine, registrar: Registrar):
+        self.core = core
+        self.engine = engine
+        self.registrar = registrar
+        self._ids = itertools.count(1)
+        self._dialogs: dict[DialogId, Leg] = {}
+        self._by_endpoint: dict[Endpoint, Leg] = {}
+        self.legs: set[Leg] = set()
+
+    # -- making legs ------------------------------------------------------------------------------
+
+    def inbound(
+        self, tx: ServerTransaction, request: Request, peer: Peer, caller: str, dialed: str
+    ) -> InboundLeg:
+        leg = InboundLeg(self, tx, request, peer, caller, dialed)
+        self.legs.add(leg)
+        return leg
+
+    async def outbound(
+        self,
+        extension: str,
+        listener: LegListener,
+        *,
+        caller: str,
+        display: str | None = None,
+        preferred_codecs: Sequence[str] = (),
+    ) -> OutboundLeg:
+        """Ring every registered device of `extension`; TemporarilyUnavailable when none."""
+        bindings = self.registrar.lookup(extension, self.core.now())
+        if not bindings:
+            raise TemporarilyUnavailable(f"{extension} is not registered")
+        leg = OutboundLeg(self, extension, listener)
+        self.legs.add(leg)
+        try:
+            await leg.dial(bindings, caller, display, preferred_codecs)
+        except BaseException:
+            leg._finish(by_remote=False, status=503)
+            raise
+        return leg
+
+    # -- requests from the dispatcher -------------------------------------------------------------
+
+    def find(self, request: Request) -> Leg | None:
+        tag = request.to.tag
+        if tag is None:
+            return None
+        return self._dialogs.get(DialogId(request.call_id, tag, request.from_.tag or ""))
+
+    def on_request(self, leg: Leg, tx: ServerTransaction, request: Request) -> None:
+        leg._on_request(tx, request)
+
+    def cancel(self, invite_tx: ServerTransaction) -> bool:
+        """A CANCEL for an inbound leg's INVITE; False when it is not one of ours."""
+        leg = invite_tx.user_data
+        if isinstance(leg, InboundLeg):
+            leg._cancelled()
+            return True
+        return False
+
+    def on_server_timeout(self, tx: ServerTransaction) -> bool:
+        leg = tx.user_data
+        if isinstance(leg, InboundLeg):
+            if leg.state == LegState.ANSWERED:
+                log.info("leg %s: no ACK for 200 OK, hanging up", leg.id)
+                leg.hang_up()
+            return True
+        return False
+
+    def on_media_timeout(self, endpoint: Endpoint) -> bool:
+        leg = self._by_endpoint.get(endpoint)
+        if leg is None:
+            return False
+        log.info("leg %s: no RTP for %.0f s, hanging up", leg.id, self.engine.media_timeout)
+        leg.hang_up()
+        return True
+
+    def _forget(self, leg: Leg) -> None:
+        self.legs.discard(leg)
+        if leg.dialog is not None:
+            self._dialogs.pop(leg.dialog.id, None)
+        if leg.endpoint is not None:
+            self._by_endpoint.pop(leg.endpoint, None)
+            if not leg.endpoint.closed:
+                self.engine.destroy(leg.endpoint)
+
+
+def later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    """A timer on the running loop (the applications' only clock)."""
+    return asyncio.get_running_loop().call_later(delay, callback)
