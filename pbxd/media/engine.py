@@ -106,6 +106,7 @@ class Endpoint:
         self.last_packet_at: float | None = None
         self.timed_out = False
         self.player: Player | _ToneSource | None = None
+        self.on_player_finished: Callable[[], None] | None = None  # called once, at its end
         self.collector: tuple[DigitCollector, asyncio.Future] | None = None
         self.dtmf_listeners: list[Callable[[str], None]] = []
         self.bridge: Bridge | None = None
@@ -355,9 +356,13 @@ class MediaEngine:
         *,
         loop: bool = False,
         stop_on_dtmf: bool = True,
+        on_finished: Callable[[], None] | None = None,
     ) -> Player:
+        """Play to the endpoint's far end; `on_finished` runs when the prompts end (played
+        out or interrupted by a digit), not when they are replaced or stopped."""
         player = Player(prompts, loop=loop, stop_on_dtmf=stop_on_dtmf)
         endpoint.player = player
+        endpoint.on_player_finished = on_finished
         self._refresh_fast_path(endpoint)
         return player
 
@@ -365,11 +370,13 @@ class MediaEngine:
         """Dial, ringback, busy or congestion tone of `plan`, until stopped or replaced."""
         tone = ToneGenerator.for_tone(plan, name)
         endpoint.player = _ToneSource(tone)
+        endpoint.on_player_finished = None
         self._refresh_fast_path(endpoint)
         return tone
 
     def stop_playing(self, endpoint: Endpoint) -> None:
         endpoint.player = None
+        endpoint.on_player_finished = None
         self._refresh_fast_path(endpoint)
 
     def record(
@@ -518,6 +525,9 @@ class MediaEngine:
                 if played is None:
                     endpoint.player = None
                     self._refresh_fast_path(endpoint)
+                    finished, endpoint.on_player_finished = endpoint.on_player_finished, None
+                    if finished is not None:
+                        finished()
                 else:
                     frame = played
             endpoint.send(stream.push(frame, now))
