@@ -12,11 +12,11 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUN_DEBS := libspandsp2 libgsm1 libopus0
 # Debian packages the tests drive as real SIP peers and audio tools.
 # The firmware tools' fast tests run the board scripts for real on tiny stand-ins.
-TEST_DEBS := $(RUN_DEBS) sip-tester baresip sox \
+TEST_DEBS := $(RUN_DEBS) sip-tester baresip sox espeak-ng \
 	busybox-static dash genimage mtools dosfstools e2fsprogs squashfs-tools
 BENCH_DEBS := kamailio rtpengine-daemon
 
-.PHONY: run dev test bench lint deps-run deps-test deps-bench apt-install venv clean-venv
+.PHONY: run dev test bench lint deps-run deps-test deps-bench apt-install venv clean-venv prompts
 
 # One stamp per set of extras: `make run` installs only what the daemon needs.
 $(VENV)/bin/python:
@@ -37,13 +37,19 @@ $(VENV)/.stamp-bench: pyproject.toml | $(VENV)/bin/python
 
 venv: $(VENV)/.stamp-test
 
-run: $(VENV)/.stamp-run deps-run
+run: $(VENV)/.stamp-run deps-run prompts
 	mkdir -p $(DATA)
-	$(VENV)/bin/pbxd --data-dir $(DATA)
+	$(VENV)/bin/pbxd --data-dir $(DATA) --prompts-dir $(PROMPTS)
 
-dev: $(VENV)/.stamp-run deps-run
+dev: $(VENV)/.stamp-run deps-run prompts
 	mkdir -p $(DATA)
-	$(VENV)/bin/pbxd --data-dir $(DATA) --reload
+	$(VENV)/bin/pbxd --data-dir $(DATA) --prompts-dir $(PROMPTS) --reload
+
+# The system prompts (zh, en) and music on hold, rendered by espeak-ng at build time only.
+PROMPTS := build/prompts
+prompts: $(VENV)/.stamp-run
+	@$(MAKE) --no-print-directory apt-install DEBS="espeak-ng"
+	$(PY) -m tools.prompts.generate $(PROMPTS) --langs zh,en
 
 deps-run:
 	@$(MAKE) --no-print-directory apt-install DEBS="$(RUN_DEBS)"
@@ -62,7 +68,7 @@ deps-bench:
 	@$(MAKE) --no-print-directory apt-install DEBS="$(TEST_DEBS) $(BENCH_DEBS)"
 
 # Everything: lint, the tests on the host, then the firmware image booted under QEMU.
-test: $(VENV)/.stamp-test deps-test
+test: $(VENV)/.stamp-test deps-test prompts
 	$(VENV)/bin/ruff check pbxd tests benchmarks tools board
 	$(PY) -m pytest -q -m "not qemu"
 	@$(MAKE) --no-print-directory test-qemu

@@ -19,7 +19,7 @@ FW_STAMP  := $(VENV)/.stamp-firmware
 
 # Host tools of the firmware build and of the QEMU twin, from Debian.
 FW_DEBS := mmdebstrap qemu-user-static binfmt-support debian-archive-keyring squashfs-tools \
-	genimage mtools dosfstools e2fsprogs busybox-static qemu-system-arm u-boot-qemu
+	genimage mtools dosfstools e2fsprogs busybox-static qemu-system-arm u-boot-qemu espeak-ng
 
 # Installs them and lets the host run arm64 binaries (mmdebstrap's maintainer scripts).
 deps-firmware:

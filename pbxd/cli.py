@@ -112,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CIDR[,CIDR...]",
         help="peers in these networks get the local address, not --external-address",
     )
+    parser.add_argument(
+        "--prompts-dir",
+        type=Path,
+        default=Path("/usr/share/coocenter/prompts"),
+        metavar="DIR",
+        help="the system prompts (zh/, en/, common/), rendered at build time; uploads go to "
+        "DATA_DIR/prompts and take precedence",
+    )
     parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--reload", action="store_true", help="restart when the source changes (development)"
@@ -156,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         admin_password=os.environ.get("PBXD_ADMIN_PASSWORD") or None,
         external_address=args.external_address,
         local_networks=args.local_networks,
+        prompts_dir=args.prompts_dir.resolve(),
     )
     try:
         with asyncio.Runner(loop_factory=_fastest_loop()) as runner:

@@ -51,6 +51,7 @@ class Settings:
     media_timeout: float = 60.0
     admin_password: str | None = None
     external_address: str | None = None  # advertised to peers outside local_networks (NAT)
+    prompts_dir: Path = Path("/usr/share/coocenter/prompts")  # system prompts (the image's)
     local_networks: tuple[IPv4Network | IPv6Network, ...] = ()
 
 

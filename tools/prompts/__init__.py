@@ -1,0 +1,1 @@
+"""Build-time tools for the system prompts (see generate.py)."""
