@@ -3,7 +3,14 @@ classes only map it (tests check that both agree)."""
 
 from __future__ import annotations
 
-from peewee import ForeignKeyField, IntegerField, Model, TextField
+from peewee import (
+    BooleanField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 from . import db
 from .fields import UtcDateTimeField
@@ -20,6 +27,8 @@ class User(BaseModel):
     password_hash = TextField()  # "scrypt$n$r$p$salt$hash", see services/passwords.py
     role = TextField()  # admin | supervisor | agent
     created_at = UtcDateTimeField()
+    # m0002: the extension number an agent works at (REFERENCES extension.number, SET NULL).
+    extension = TextField(null=True, unique=True)
 
     class Meta:
         table_name = "user"
@@ -57,8 +66,227 @@ class Cdr(BaseModel):
     end = UtcDateTimeField()
     duration = IntegerField()  # seconds from start to end
     billsec = IntegerField()  # seconds from answer to end
-    disposition = TextField()  # ANSWERED | NO ANSWER | BUSY | FAILED | CANCELLED
+    disposition = TextField()  # ANSWERED | NO ANSWER | BUSY | FAILED | CANCELLED | ABANDONED
     hangup_side = TextField()  # caller | callee | system
 
     class Meta:
         table_name = "cdr"
+
+
+# -- history (m0003): written by call control after the fact, read by the API and reports ---
+
+
+class Recording(BaseModel):
+    call_id = TextField(null=True)
+    path = TextField(unique=True)  # relative to <data-dir>/recordings/
+    format = TextField()  # wav-pcm16 | wav-pcmu | wav-pcma | wav-gsm (pbxd.media.recorder)
+    channels = IntegerField()
+    duration = FloatField()  # seconds
+    size = IntegerField()  # bytes
+    start = UtcDateTimeField()
+    caller = TextField()
+    callee = TextField()
+    queue = TextField(null=True)
+    agent = TextField(null=True)
+    note = TextField(default="")
+
+    class Meta:
+        table_name = "recording"
+
+
+class CallDetail(BaseModel):
+    """The call-center side of one CDR row."""
+
+    cdr = ForeignKeyField(Cdr, unique=True, backref="detail", on_delete="CASCADE")
+    call_id = TextField()
+    queue = TextField(null=True)
+    wait = IntegerField(null=True)  # seconds in the queue
+    agent = TextField(null=True)
+    recording = ForeignKeyField(Recording, null=True, backref="calls", on_delete="SET NULL")
+    survey = TextField(null=True)  # very_satisfied | satisfied | unsatisfied
+    survey_reason = TextField(null=True)  # service | attitude | other
+
+    class Meta:
+        table_name = "call_detail"
+
+
+class CallLeg(BaseModel):
+    cdr = ForeignKeyField(Cdr, backref="legs", on_delete="CASCADE")
+    call_id = TextField()
+    leg = TextField()
+    direction = TextField()  # inbound | outbound | internal
+    party = TextField()
+    peer_kind = TextField()  # extension | trunk
+    peer = TextField()
+    start = UtcDateTimeField()
+    answer = UtcDateTimeField(null=True)
+    end = UtcDateTimeField()
+    disposition = TextField()
+    hangup_side = TextField()
+
+    class Meta:
+        table_name = "call_leg"
+
+
+class QueueEvent(BaseModel):
+    time = UtcDateTimeField()
+    call_id = TextField(null=True)
+    queue = TextField(null=True)
+    agent = TextField(null=True)
+    event = TextField()
+    data = TextField(default="{}")  # a JSON object
+
+    class Meta:
+        table_name = "queue_event"
+
+
+class VoicemailMessage(BaseModel):
+    box = TextField()
+    caller = TextField()
+    time = UtcDateTimeField()
+    duration = FloatField()  # seconds
+    path = TextField(unique=True)  # relative to <data-dir>/voicemail/
+    new = BooleanField(default=True)
+
+    class Meta:
+        table_name = "voicemail_message"
+
+
+# -- call-center configuration (m0002): written through the API, read by call control --------
+# Destinations are `kind:target` text (pbxd/callcenter/destinations.py). Member and agent
+# `extension` columns hold an extension number (REFERENCES extension.number in the schema).
+
+
+class Queue(BaseModel):
+    number = TextField(unique=True)
+    name = TextField()
+    strategy = TextField()
+    timeout = IntegerField()  # agent ring time, s
+    retry = IntegerField()  # s between rounds
+    wrapup = IntegerField()  # s after a call before the agent rings again
+    max_wait = IntegerField()  # s, 0 = no limit
+    max_length = IntegerField()  # waiting callers, 0 = no limit
+    overflow = TextField(null=True)
+    join_empty = BooleanField()
+    leave_when_empty = BooleanField()
+    welcome_prompt = TextField(null=True)
+    music = TextField(null=True)
+    announce_position = BooleanField()
+    announce_wait = BooleanField()
+    periodic_prompt = TextField(null=True)
+    periodic_interval = IntegerField()  # s
+    announce_agent_id = BooleanField()
+    recording = TextField()  # none | all | inbound | outbound
+    voicemail = BooleanField()
+    survey = BooleanField()
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "queue"
+
+
+class QueueMember(BaseModel):
+    queue = ForeignKeyField(Queue, backref="members", on_delete="CASCADE")
+    extension = TextField()
+    penalty = IntegerField()
+    position = IntegerField()  # order given in the API
+
+    class Meta:
+        table_name = "queue_member"
+
+
+class RingGroup(BaseModel):
+    number = TextField(unique=True)
+    name = TextField()
+    strategy = TextField()  # ringall | order
+    timeout = IntegerField()  # s
+    failover = TextField(null=True)
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "ring_group"
+
+
+class RingGroupMember(BaseModel):
+    ring_group = ForeignKeyField(RingGroup, backref="members", on_delete="CASCADE")
+    extension = TextField()
+    position = IntegerField()
+
+    class Meta:
+        table_name = "ring_group_member"
+
+
+class Conference(BaseModel):
+    number = TextField(unique=True)
+    name = TextField()
+    pin = TextField(null=True)
+    moderator_pin = TextField(null=True)
+    max_members = IntegerField()
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "conference"
+
+
+class Ivr(BaseModel):
+    name = TextField(unique=True)
+    number = TextField(null=True, unique=True)
+    prompt = TextField()
+    keys = TextField()  # JSON object: key -> destination or "repeat"
+    dial_extension = BooleanField()
+    timeout = IntegerField()  # s
+    retries = IntegerField()
+    invalid_prompt = TextField(null=True)
+    timeout_destination = TextField(null=True)
+    invalid_destination = TextField(null=True)
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "ivr"
+
+
+class InboundRoute(BaseModel):
+    did = TextField(unique=True)  # called number, or "*" for any
+    destination = TextField()
+    time_condition = TextField(null=True)  # JSON object, see services/routes.py
+    closed_destination = TextField(null=True)
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "inbound_route"
+
+
+class Trunk(BaseModel):
+    name = TextField(unique=True)
+    host = TextField(unique=True)  # IP address; calls from it are trusted as outside calls
+    port = IntegerField()
+    transport = TextField()  # udp | tcp
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "trunk"
+
+
+class Agent(BaseModel):
+    extension = TextField(unique=True)
+    paused = BooleanField()
+    pause_reason = TextField(null=True)
+    paused_since = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "agent"
+
+
+class AgentLogin(BaseModel):
+    extension = TextField()
+    queue = ForeignKeyField(Queue, backref="logins", on_delete="CASCADE")
+    since = UtcDateTimeField()
+
+    class Meta:
+        table_name = "agent_login"

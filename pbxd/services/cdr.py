@@ -21,6 +21,7 @@ class Disposition(StrEnum):
     BUSY = "BUSY"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
+    ABANDONED = "ABANDONED"  # a queue caller hung up before an agent answered
 
 
 class HangupSide(StrEnum):

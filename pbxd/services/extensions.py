@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from peewee import IntegrityError
 
@@ -28,6 +28,16 @@ DIGITS_ONLY_MIN_LEN = 10
 
 # callback(number, deleted): called after each committed change.
 ExtensionListener = Callable[[str, bool], None]
+
+
+class ExtensionGuard(Protocol):
+    """The rest of the dial plan (services/dialplan.py): each check raises a ServiceError."""
+
+    def check_number_free(self, number: str) -> None:
+        """Another kind of object (queue, ring group ...) has this number: Conflict."""
+
+    def check_extension_unused(self, number: str) -> None:
+        """The extension is a member or a destination somewhere: InUse (409)."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +75,9 @@ def validate_secret(value: Any, number: str) -> str:
 
 
 class ExtensionService:
-    def __init__(self, clock: Clock = utc_now):
+    def __init__(self, clock: Clock = utc_now, *, guard: ExtensionGuard | None = None):
         self._clock = clock
+        self._guard = guard
         self._listeners: list[ExtensionListener] = []
         self._secrets: dict[str, str] | None = None
 
@@ -79,6 +90,8 @@ class ExtensionService:
             with db.atomic():
                 if Extension.select().where(Extension.number == number).exists():
                     raise Conflict(f"extension {number} exists", field="number")
+                if self._guard is not None:
+                    self._guard.check_number_free(number)
                 Extension.create(
                     number=number, name=name, secret=secret, created_at=now, updated_at=now
                 )
@@ -118,6 +131,8 @@ class ExtensionService:
     def delete(self, number: str) -> None:
         with db.atomic():
             row = self._row(number)
+            if self._guard is not None:
+                self._guard.check_extension_unused(row.number)
             row.delete_instance()
             db.after_commit(lambda: self._notify(row.number, deleted=True))
         log.info("extension %s deleted", row.number)

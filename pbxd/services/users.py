@@ -18,9 +18,9 @@ from typing import Any
 from peewee import IntegrityError
 
 from ..db import db
-from ..db.models import ApiToken, User
+from ..db.models import ApiToken, Extension, User
 from .clock import Clock, utc_now
-from .errors import Conflict, ValidationError
+from .errors import Conflict, NotFound, ValidationError
 from .passwords import DUMMY_HASH, hash_password, verify_password
 from .validation import require_text
 
@@ -48,6 +48,8 @@ class UserView:
     id: int
     username: str
     role: Role
+    # The extension the user works at (m0002): an agent may log it in and out, pause it.
+    extension: str | None = None
 
 
 def _token_hash(token: str) -> str:
@@ -55,7 +57,7 @@ def _token_hash(token: str) -> str:
 
 
 def _view(row: User) -> UserView:
-    return UserView(row.id, row.username, Role(row.role))
+    return UserView(row.id, row.username, Role(row.role), row.extension)
 
 
 def validate_password(value: Any) -> str:
@@ -96,7 +98,9 @@ class UserService:
         )
         return password
 
-    def create_user(self, username: str, password: str, role: Role | str) -> UserView:
+    def create_user(
+        self, username: str, password: str, role: Role | str, *, extension: str | None = None
+    ) -> UserView:
         if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
             raise ValidationError(
                 "username: 1 to 32 letters, digits, '.', '_' or '-', starting with a letter "
@@ -110,16 +114,38 @@ class UserService:
             raise ValidationError(
                 f"role: expected one of {', '.join(Role)}", field="role"
             ) from None
+        if extension is not None:
+            _require_extension(extension)
         try:
             row = User.create(
                 username=username,
                 password_hash=hash_password(password),
                 role=role,
                 created_at=self._clock(),
+                extension=extension,
             )
         except IntegrityError as exc:
+            if extension is not None and User.get_or_none(User.extension == extension):
+                raise Conflict(
+                    f"extension {extension} is linked to another user", field="extension"
+                ) from exc
             raise Conflict(f"user {username} exists", field="username") from exc
         return _view(row)
+
+    def link_extension(self, username: str, extension: str | None) -> UserView:
+        """Link the user to the extension he works at (None: unlink). One user per extension."""
+        if extension is not None:
+            _require_extension(extension)
+        row = User.get_or_none(User.username == username) if isinstance(username, str) else None
+        if row is None:
+            raise NotFound(f"user {username} not found")
+        try:
+            User.update(extension=extension).where(User.id == row.id).execute()
+        except IntegrityError as exc:
+            raise Conflict(
+                f"extension {extension} is linked to another user", field="extension"
+            ) from exc
+        return _view(User.get_by_id(row.id))
 
     def authenticate(self, username: str, password: str) -> UserView | None:
         """The user when the password matches, else None (unknown user or wrong password)."""
@@ -191,6 +217,11 @@ class UserService:
             else None
         )
         return row, row.password_hash if row is not None else DUMMY_HASH
+
+
+def _require_extension(number: Any) -> None:
+    if not isinstance(number, str) or not Extension.get_or_none(Extension.number == number):
+        raise ValidationError(f"extension: no extension {number} exists", field="extension")
 
 
 def _write_private_file(path: Path, text: str) -> None:

@@ -11,10 +11,33 @@ from tornado.web import Application
 from ..services import Services
 from .auth import LoginHandler, LogoutHandler
 from .base import ApiContext, BaseHandler, NotFoundHandler, StatusProvider
+from .callcenter import (
+    AgentHandler,
+    AgentLoginHandler,
+    AgentLogoutHandler,
+    AgentPauseHandler,
+    AgentsHandler,
+    AgentUnpauseHandler,
+    ConferenceHandler,
+    ConferencesHandler,
+    InboundRouteHandler,
+    InboundRoutesHandler,
+    IvrHandler,
+    IvrsHandler,
+    QueueHandler,
+    QueuesHandler,
+    RingGroupHandler,
+    RingGroupsHandler,
+    TrunkHandler,
+    TrunksHandler,
+)
 from .cdr import CdrHandler
 from .extensions import ExtensionHandler, ExtensionsHandler
+from .history import CallLegsHandler, QueueEventsHandler
 from .meta import HealthHandler, OpenApiHandler, SystemStatusHandler
 from .ratelimit import LoginThrottle
+from .recordings import RecordingAudioHandler, RecordingHandler, RecordingsHandler
+from .voicemail import VoicemailBoxHandler, VoicemailMessageHandler
 
 # Paths in OpenAPI template form; `{name}` matches one path segment, passed as `name`.
 ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
@@ -23,7 +46,33 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/auth/logout", LogoutHandler),
     ("/api/v1/extensions", ExtensionsHandler),
     ("/api/v1/extensions/{number}", ExtensionHandler),
+    # call-center configuration and agents (m0002)
+    ("/api/v1/queues", QueuesHandler),
+    ("/api/v1/queues/{number}", QueueHandler),
+    ("/api/v1/agents", AgentsHandler),
+    ("/api/v1/agents/{extension}", AgentHandler),
+    ("/api/v1/agents/{extension}/login", AgentLoginHandler),
+    ("/api/v1/agents/{extension}/logout", AgentLogoutHandler),
+    ("/api/v1/agents/{extension}/pause", AgentPauseHandler),
+    ("/api/v1/agents/{extension}/unpause", AgentUnpauseHandler),
+    ("/api/v1/ivrs", IvrsHandler),
+    ("/api/v1/ivrs/{name}", IvrHandler),
+    ("/api/v1/inbound-routes", InboundRoutesHandler),
+    ("/api/v1/inbound-routes/{id}", InboundRouteHandler),
+    ("/api/v1/trunks", TrunksHandler),
+    ("/api/v1/trunks/{name}", TrunkHandler),
+    ("/api/v1/ring-groups", RingGroupsHandler),
+    ("/api/v1/ring-groups/{number}", RingGroupHandler),
+    ("/api/v1/conferences", ConferencesHandler),
+    ("/api/v1/conferences/{number}", ConferenceHandler),
     ("/api/v1/cdr", CdrHandler),
+    ("/api/v1/cdr/{call_id}/legs", CallLegsHandler),
+    ("/api/v1/queue-events", QueueEventsHandler),
+    ("/api/v1/recordings", RecordingsHandler),
+    ("/api/v1/recordings/{id}", RecordingHandler),
+    ("/api/v1/recordings/{id}/audio", RecordingAudioHandler),
+    ("/api/v1/voicemail/{box}", VoicemailBoxHandler),
+    ("/api/v1/voicemail/{box}/{id}", VoicemailMessageHandler),
     ("/api/v1/system/status", SystemStatusHandler),
     ("/api/v1/openapi.json", OpenApiHandler),
 )

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_callcenter import CALLCENTER_PATHS, CALLCENTER_SCHEMAS
+from .openapi_history import DISPOSITIONS, HISTORY_PATHS, HISTORY_SCHEMAS
+
 ALL_ROLES = ["admin", "supervisor", "agent"]
 
 
@@ -335,9 +338,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "end": _TIME,
                     "duration": {"type": "integer", "minimum": 0, "description": "seconds"},
                     "billsec": {"type": "integer", "minimum": 0, "description": "seconds"},
-                    "disposition": {
-                        "enum": ["ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CANCELLED"]
-                    },
+                    "disposition": {"enum": DISPOSITIONS},
                     "hangup_side": {"enum": ["caller", "callee", "system"]},
                 },
             },
@@ -368,3 +369,11 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+# Recordings, voicemail, queue events, call legs: documented next to each other.
+OPENAPI_DOCUMENT["paths"].update(HISTORY_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(HISTORY_SCHEMAS)
+
+# Call-center configuration and agents (queues, IVRs, routes, trunks, ring groups, rooms).
+OPENAPI_DOCUMENT["paths"].update(CALLCENTER_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(CALLCENTER_SCHEMAS)

@@ -9,8 +9,23 @@ import pytest
 from peewee import IntegrityError
 
 import pbxd.db.migrations as migrations
+import pbxd.db.models as live_models
 from pbxd.db import SchemaTooNew, close_database, db, open_database
 from pbxd.db.models import ApiToken, Cdr, Extension, User
+
+# m0002: call-center configuration (and user.extension, covered by User)
+CALLCENTER_MODELS = (
+    live_models.Queue,
+    live_models.QueueMember,
+    live_models.RingGroup,
+    live_models.RingGroupMember,
+    live_models.Conference,
+    live_models.Ivr,
+    live_models.InboundRoute,
+    live_models.Trunk,
+    live_models.Agent,
+    live_models.AgentLogin,
+)
 
 NOW = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -28,11 +43,11 @@ def test_open_sets_durable_pragmas(db_path: Path) -> None:
 
 def test_open_creates_schema_and_records_version(db_path: Path) -> None:
     assert set(db.get_tables()) >= {"user", "api_token", "extension", "cdr", "schema_version"}
-    assert versions() == [1]
+    assert versions() == [m.version for m in migrations.known_migrations()] == [1, 2, 3]
 
 
 def test_live_models_match_migrated_schema(db_path: Path) -> None:
-    for model in (User, ApiToken, Extension, Cdr):
+    for model in (User, ApiToken, Extension, Cdr, *CALLCENTER_MODELS):
         table = model._meta.table_name
         columns = {column.name: column for column in db.get_columns(table)}
         fields = {field.column_name: field for field in model._meta.sorted_fields}
@@ -53,7 +68,7 @@ def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     close_database()
     for _ in range(2):
         open_database(path)
-        assert versions() == [1]
+        assert versions() == [m.version for m in migrations.known_migrations()] == [1, 2, 3]
         assert migrations.apply_migrations(db) == []
         assert [row.number for row in Extension.select()] == ["1001"]
         close_database()
@@ -62,8 +77,10 @@ def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
 def test_database_from_newer_firmware_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "pbxd.sqlite3"
     open_database(path)
+    future = len(migrations.known_migrations()) + 1
     db.execute_sql(
-        "INSERT INTO schema_version (version, name, applied_at) VALUES (2, 'future', 'x')"
+        "INSERT INTO schema_version (version, name, applied_at) VALUES (?, 'future', 'x')",
+        (future,),
     )
     close_database()
     with pytest.raises(SchemaTooNew):
@@ -80,14 +97,14 @@ def test_failed_migration_leaves_previous_version(
         database.execute_sql('CREATE TABLE "half_done" ("id" INTEGER PRIMARY KEY)')
         raise RuntimeError("disk full")
 
-    broken = migrations.Migration(2, "broken", SimpleNamespace(apply=broken_apply))
+    broken = migrations.Migration(len(shipped) + 1, "broken", SimpleNamespace(apply=broken_apply))
     monkeypatch.setattr(migrations, "known_migrations", lambda: [*shipped, broken])
     with pytest.raises(RuntimeError, match="disk full"):
         open_database(tmp_path / "pbxd.sqlite3")
     monkeypatch.setattr(migrations, "known_migrations", lambda: shipped)
     open_database(tmp_path / "pbxd.sqlite3")
     try:
-        assert versions() == [1]
+        assert versions() == [m.version for m in shipped]
         assert "half_done" not in db.get_tables()
     finally:
         close_database()

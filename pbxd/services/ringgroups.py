@@ -1,0 +1,110 @@
+"""Ring groups: /api/v1/ring-groups. Ring the members at once (ringall) or one after the
+other (order) for `timeout` seconds, then send the caller to `failover`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..db.models import RingGroup, RingGroupMember
+from .clock import Clock, utc_now
+from .configbase import (
+    REQUIRED,
+    ConfigService,
+    bounded_int,
+    destination_text,
+    extension_list,
+    label_text,
+    require_choice,
+    require_number,
+)
+from .dialplan import DialPlan, ring_group_edges
+
+STRATEGIES = ("ringall", "order")
+
+
+@dataclass(frozen=True)
+class RingGroupView:
+    number: str
+    name: str
+    strategy: str  # ringall | order
+    members: tuple[str, ...]  # extension numbers, in ringing order
+    timeout: int  # s: the whole group (ringall) or each member (order)
+    failover: str | None  # destination when nobody answers; None = hang up
+
+
+class RingGroupService(ConfigService[RingGroupView]):
+    kind = "ring_group"
+    key_field = "number"
+    fixed = frozenset({"number"})
+    defaults = {
+        "number": REQUIRED,
+        "name": "",
+        "strategy": "ringall",
+        "members": [],
+        "timeout": 20,
+        "failover": None,
+    }
+
+    def __init__(self, plan: DialPlan, clock: Clock = utc_now):
+        super().__init__(clock)
+        self._plan = plan
+
+    def _query(self):
+        return RingGroup.select().order_by(RingGroup.number)
+
+    def _find(self, key: str | int) -> RingGroup | None:
+        return RingGroup.get_or_none(RingGroup.number == str(key))
+
+    def _values(self, row: RingGroup) -> dict[str, Any]:
+        members = (
+            RingGroupMember.select(RingGroupMember.extension)
+            .where(RingGroupMember.ring_group == row)
+            .order_by(RingGroupMember.position)
+        )
+        return {
+            "number": row.number,
+            "name": row.name,
+            "strategy": row.strategy,
+            "members": [member.extension for member in members],
+            "timeout": row.timeout,
+            "failover": row.failover,
+        }
+
+    def _clean(self, values: dict[str, Any], *, old: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "number": require_number("number", values["number"]),
+            "name": label_text("name", values["name"]),
+            "strategy": require_choice("strategy", values["strategy"], STRATEGIES),
+            "members": extension_list("members", values["members"]),
+            "timeout": bounded_int("timeout", values["timeout"], 1, 600),
+            "failover": destination_text("failover", values["failover"], optional=True),
+        }
+
+    def _check(self, values: dict[str, Any], *, old: dict[str, Any] | None) -> None:
+        number = values["number"]
+        if old is None:
+            self._plan.require_number_free(number)
+        self._plan.require_extensions("members", values["members"])
+        node = ("ring_group", number)
+        self._plan.check_edges(
+            ring_group_edges(number, values["failover"]), replacing=[node], adding=[node]
+        )
+
+    def _write(self, row: RingGroup | None, values: dict[str, Any]) -> RingGroup:
+        columns = {name: value for name, value in values.items() if name != "members"}
+        now = self._clock()
+        if row is None:
+            row = RingGroup.create(**columns, created_at=now, updated_at=now)
+        else:
+            RingGroup.update(**columns, updated_at=now).where(RingGroup.id == row.id).execute()
+            RingGroupMember.delete().where(RingGroupMember.ring_group == row).execute()
+        for position, extension in enumerate(values["members"]):
+            RingGroupMember.create(ring_group=row, extension=extension, position=position)
+        return row
+
+    def _check_delete(self, values: dict[str, Any]) -> None:
+        self._plan.require_unused(("ring_group", values["number"]))
+
+    def _view(self, values: dict[str, Any]) -> RingGroupView:
+        return RingGroupView(**{**values, "members": tuple(values["members"])})

@@ -1,0 +1,77 @@
+"""Voicemail: /api/v1/voicemail/{box} (messages) and /api/v1/voicemail/{box}/{id} (audio,
+mark new/old, delete).
+
+Admin: every box. Supervisor: read, listen and mark every box; delete in his own box only.
+Agent: his own box (his user's extension) only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..services import Role
+from ..services.voicemail_index import VoicemailView
+from .audio import send_audio
+from .base import ANY_ROLE, BaseHandler
+from .errors import Forbidden
+from .recordings import path_id, user_extension
+from .schemas import iso_utc
+
+
+def voicemail_json(view: VoicemailView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "box": view.box,
+        "caller": view.caller,
+        "time": iso_utc(view.time),
+        "duration": view.duration,
+        "new": view.new,
+        "available": view.available,
+        "audio": f"/api/v1/voicemail/{view.box}/{view.id}",
+    }
+
+
+class _BoxHandler(BaseHandler):
+    def check_box(self, box: str, *, delete: bool = False) -> None:
+        user = self.current_user
+        if user.role is Role.ADMIN or (user.role is Role.SUPERVISOR and not delete):
+            return
+        if user_extension(user) != box:
+            raise Forbidden(f"role {user.role} may only use its own voicemail box")
+
+
+class VoicemailBoxHandler(_BoxHandler):
+    access = {"GET": ANY_ROLE}
+
+    def get(self, box: str) -> None:
+        self.check_box(box)
+        items = self.services.voicemail.messages(box)
+        counts = self.services.voicemail.counts(box)
+        self.reply(
+            {
+                "box": box,
+                "new": counts.new,
+                "old": counts.old,
+                "items": [voicemail_json(view) for view in items],
+            }
+        )
+
+
+class VoicemailMessageHandler(_BoxHandler):
+    access = {"GET": ANY_ROLE, "PUT": ANY_ROLE, "DELETE": ANY_ROLE}
+
+    async def get(self, box: str, id: str) -> None:  # noqa: A002 - the path parameter's name
+        self.check_box(box)
+        await send_audio(self, self.services.voicemail.audio(box, path_id(id, "message")))
+
+    def put(self, box: str, id: str) -> None:  # noqa: A002
+        self.check_box(box)
+        body = self.json_body({"new": bool}, required=("new",))
+        view = self.services.voicemail.mark(box, path_id(id, "message"), new=body["new"])
+        self.reply(voicemail_json(view))
+
+    def delete(self, box: str, id: str) -> None:  # noqa: A002
+        self.check_box(box, delete=True)
+        self.services.voicemail.delete(box, path_id(id, "message"))
+        self.set_status(204)
+        self.finish()
