@@ -14,16 +14,20 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
+from pbxd.call.apps.queues import QueueFinished
 from pbxd.call.auth_guard import AuthGuard
 from pbxd.call.b2bua import B2bua
+from pbxd.call.dialplan import CallCenterRuntime
+from pbxd.call.history import queue_call_history, queue_event_entry
 from pbxd.call.legs import LegManager
 from pbxd.call.pbx import Pbx
 from pbxd.call.sipcore import SipCore
 from pbxd.media.engine import MediaEngine
 from pbxd.media.ports import PortAllocator
+from pbxd.media.prompts import PromptLibrary
 from pbxd.media.recorder import repair_directory
 from pbxd.media.session import MediaFactory
-from pbxd.services import Services, build_services
+from pbxd.services import RECORDINGS_DIR, Services, build_services
 from pbxd.services.cdr import CdrEntry
 from pbxd.sip.auth import DigestAuthenticator
 from pbxd.sip.protection import FailureTracker
@@ -92,6 +96,16 @@ class Daemon:
         self.media = MediaFactory(self.engine)
         self.legs = LegManager(self.core, self.engine, self.registrar)
         self.media.on_other_timeout = self.legs.on_media_timeout
+        self.callcenter = CallCenterRuntime(
+            services,
+            self.engine,
+            self.legs,
+            PromptLibrary(settings.prompts_dir, settings.data_dir / "prompts"),
+            recordings_dir=settings.data_dir / RECORDINGS_DIR,
+            on_queue_finished=self._queue_call_finished,
+            on_agent_events=self._agent_events,
+            ring_timeout=settings.ring_timeout,
+        )
         self.b2bua = B2bua(
             self.core,
             self.guard,
@@ -101,6 +115,7 @@ class Daemon:
             self._record_call,
             ring_timeout=settings.ring_timeout,
             legs=self.legs,
+            applications=self.callcenter.application,
         )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
         services.extensions.subscribe(self._on_extension_change)
@@ -139,6 +154,33 @@ class Daemon:
     def _record_call(self, entry: CdrEntry) -> None:
         # SQLite commits with fsync: keep them off the event loop, in order, on one thread.
         future = self._db_writer.submit(self.services.cdr.record, entry)
+        future.add_done_callback(_log_failure)
+
+    def _queue_call_finished(self, finished: QueueFinished) -> None:
+        """A caller's passage through a queue: CDR, queue events, recording, survey, once the
+        recording is complete on disk (its writer thread finishes it)."""
+        survey = self.callcenter.survey_of(finished.call.leg)
+        recorder = finished.call.recorder
+        offset = time.time() - asyncio.get_running_loop().time()
+        call_id = finished.call.leg.request.call_id
+        events = [queue_event_entry(e, offset, call_id) for e in finished.call.events]
+
+        def write(_=None) -> None:
+            history = queue_call_history(
+                finished, survey, self.settings.data_dir / RECORDINGS_DIR, events
+            )
+            future = self._db_writer.submit(self.services.history.record_call, history)
+            future.add_done_callback(_log_failure)
+
+        if recorder is None:
+            write()
+        else:
+            recorder.completed.add_done_callback(write)
+
+    def _agent_events(self, events: list) -> None:
+        offset = time.time() - asyncio.get_running_loop().time()
+        entries = [queue_event_entry(event, offset) for event in events]
+        future = self._db_writer.submit(self.services.history.append_events, entries)
         future.add_done_callback(_log_failure)
 
     def _on_extension_change(self, number: str, deleted: bool) -> None:

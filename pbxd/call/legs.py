@@ -86,6 +86,10 @@ class Leg:
     def answered(self) -> bool:
         return self.answered_at is not None
 
+    @property
+    def ended(self) -> bool:
+        return self.state == LegState.ENDED
+
     def hang_up(self) -> None:
         raise NotImplementedError
 
@@ -198,8 +202,13 @@ class InboundLeg(Leg):
         tx.user_data = self
 
     async def prepare(self, listener: LegListener) -> None:
-        """Open the endpoint and agree on the media of the caller's offer (not sent yet)."""
+        """Open the endpoint and agree on the media of the caller's offer (not sent yet).
+
+        A leg handed on by another application (an IVR transferring to a queue) keeps its
+        endpoint and its answer: only the listener changes."""
         self.listener = listener
+        if self.endpoint is not None:
+            return
         if self.request.content_type != SDP or not self.request.body:
             raise NotAcceptableHere("an SDP offer is required in the INVITE")
         core = self.manager.core

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -18,6 +19,16 @@ from pbxd.media.engine import MediaEngine
 from pbxd.media.frames import ENGINE_RATE
 
 from .legs import Leg
+
+
+class Prompts(Protocol):
+    """The prompt library as applications see it: frames by prompt id, never an exception
+    (a missing prompt is a short silence and a log line, not dead air)."""
+
+    def get(self, prompt_id: str) -> list[np.ndarray]: ...
+    def music(self) -> list[np.ndarray]: ...
+    def number(self, value: int) -> list[np.ndarray]: ...
+    def digits(self, text: str) -> list[np.ndarray]: ...
 
 
 class LegWatcher:

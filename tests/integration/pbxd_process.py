@@ -29,7 +29,16 @@ from typing import Any
 from .sipp import free_port, port_is_free
 
 REPO = Path(__file__).resolve().parents[2]
-DISPOSITIONS = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CANCELLED"}
+DISPOSITIONS = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CANCELLED", "ABANDONED"}
+PROMPTS = REPO / "build" / "prompts"  # what `make prompts` renders (espeak-ng)
+
+
+def system_prompts() -> Path:
+    """The rendered system prompts, made once per checkout (as `make prompts` does)."""
+    from tools.prompts.generate import generate
+
+    generate(PROMPTS, ("zh", "en"), report=lambda line: None)
+    return PROMPTS
 
 
 class PbxdError(AssertionError):
@@ -128,6 +137,8 @@ class PbxdProcess:
             str(self.http_port),
             "--rtp-ports",
             f"{low}-{high}",
+            "--prompts-dir",
+            str(system_prompts()),
             *self.extra_args,
         ]
 

@@ -1,0 +1,354 @@
+"""Which application answers a number, and the runs of destinations (IVR -> queue -> ...).
+
+The B2BUA asks `application(number)` for every dialed number that is not an extension: a
+queue, ring group, conference room or IVR number, or a feature code (`*45` agent login/logout,
+`*46` pause, `*47` unpause). Destinations (`queue:600`, `ivr:main`, `extension:1001` ...) run
+on the caller's leg through `run`, which is also how an application hands a caller on
+(overflow, IVR keys, failover). Configuration is read from the services at each call, so an
+API change applies to the next call; the queues' live state follows the queue and agent
+services through their listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from pbxd.callcenter.agents import AgentError, LogEvent
+from pbxd.callcenter.destinations import HANGUP, Destination, parse_destination
+from pbxd.callcenter.ivr import IvrConfigError, IvrSession, parse_ivr
+from pbxd.callcenter.queue import CallCenter, QueueConfig, QueueConfigError
+from pbxd.callcenter.strategies import Member
+from pbxd.callcenter.survey import SurveyDone, SurveySession
+from pbxd.media.engine import MediaEngine
+from pbxd.media.prompts import PromptLibrary
+from pbxd.services import Services
+from pbxd.services.errors import NotFound, ServiceError
+from pbxd.sip.errors import TemporarilyUnavailable
+
+from .apps.conference import Conferences
+from .apps.queues import QueueFinished, QueueRuntime
+from .apps.ringgroup import RingGroups
+from .apps.sessions import run_session
+from .legs import InboundLeg, LegManager
+from .scripting import LegWatcher, play
+
+log = logging.getLogger(__name__)
+
+FEATURE_LOGIN = "*45"  # toggle: log in to every queue one is a member of, or log out
+FEATURE_PAUSE = "*46"
+FEATURE_UNPAUSE = "*47"
+
+
+class LibraryPrompts:
+    """The prompt library as the applications use it (scripting.Prompts)."""
+
+    def __init__(self, library: PromptLibrary):
+        self.library = library
+
+    def get(self, prompt_id: str) -> list[np.ndarray]:
+        return [self.library.load(prompt_id)]
+
+    def music(self) -> list[np.ndarray]:
+        return [self.library.music_on_hold()]
+
+    def number(self, value: int) -> list[np.ndarray]:
+        return self.library.playlist(self.library.say_number(value))
+
+    def digits(self, text: str) -> list[np.ndarray]:
+        return self.library.playlist(self.library.say_digits(text))
+
+
+class CallCenterRuntime:
+    def __init__(
+        self,
+        services: Services,
+        engine: MediaEngine,
+        legs: LegManager,
+        library: PromptLibrary,
+        *,
+        recordings_dir: Path,
+        on_queue_finished: Callable[[QueueFinished], None],
+        on_agent_events: Callable[[list[LogEvent]], None],
+        ring_timeout: float = 30.0,
+    ):
+        self.services = services
+        self.engine = engine
+        self.legs = legs
+        self.prompts = LibraryPrompts(library)
+        self.ring_timeout = ring_timeout
+        self.center = CallCenter()
+        self.on_agent_events = on_agent_events
+        self.queues = QueueRuntime(
+            engine,
+            legs,
+            self.prompts,
+            self.center,
+            recordings_dir=recordings_dir,
+            recording_policy=self._recording_policy,
+            transfer=self.run,
+            on_finished=on_queue_finished,
+            on_agent_events=on_agent_events,
+            after_agent_hangup=self._after_agent_hangup,
+        )
+        self.ring_groups = RingGroups(engine, legs, self.run)
+        self.conferences = Conferences(engine, self.prompts)
+        self._surveys: dict[int, tuple[str | None, str | None]] = {}  # leg id -> result
+        self.reload_queues()
+        for view in services.agents.list():
+            self._agent_changed(view)
+        services.queues.subscribe(lambda *args: self.reload_queues())
+        services.agents.subscribe(self._agent_changed)
+
+    # -- numbers -> applications ---------------------------------------------------------------
+
+    def application(self, number: str):
+        """What answers `number` (None: not ours, the B2BUA says 404)."""
+        if number.startswith("*"):
+            return lambda leg: self._feature_code(number, leg)
+        destination = self.destination_of(number)
+        if destination is None:
+            return None
+        return lambda leg: self.run(destination, leg)
+
+    def destination_of(self, number: str) -> Destination | None:
+        s = self.services
+        for kind, service in (
+            ("queue", s.queues),
+            ("ring_group", s.ring_groups),
+            ("conference", s.conferences),
+        ):
+            try:
+                service.get(number)
+            except NotFound:
+                continue
+            return Destination(kind, number)
+        for ivr in s.ivrs.list():
+            if ivr.number == number:
+                return Destination("ivr", ivr.name)
+        return None
+
+    # -- destinations ------------------------------------------------------------------------------
+
+    async def run(self, destination: Destination, leg: InboundLeg) -> None:
+        """Carry the caller's leg to `destination` (answered or not yet)."""
+        if leg.ended:
+            return
+        kind, target = destination.kind, destination.target
+        try:
+            if kind == "queue":
+                await self.queues.answer(target, leg)
+            elif kind == "ring_group":
+                await self.ring_groups.answer(self.services.ring_groups.get(target), leg)
+            elif kind == "conference":
+                await self.conferences.answer(self.services.conferences.get(target), leg)
+            elif kind == "ivr":
+                await self._ivr(target, leg)
+            elif kind == "extension":
+                await self._extension(target, leg)
+            elif kind == "survey":
+                await self._survey(None, leg)
+            else:
+                await self._goodbye(leg, "goodbye" if kind == "hangup" else "unavailable")
+        except NotFound:
+            log.warning("destination %s no longer exists: 'unavailable' to the caller", destination)
+            await self._goodbye(leg, "unavailable")
+
+    async def _extension(self, number: str, leg: InboundLeg) -> None:
+        from .apps.ringgroup import RingGroupConfig
+
+        await self.ring_groups.answer(
+            RingGroupConfig(number, (number,), "ringall", self.ring_timeout, None), leg
+        )
+
+    async def _ivr(self, name: str, leg: InboundLeg) -> None:
+        menus = {}
+        for view in self.services.ivrs.list():
+            try:
+                menus[view.name] = parse_ivr(_ivr_json(view))
+            except IvrConfigError as exc:
+                log.error("IVR %s is not usable: %s", view.name, exc)
+        if name not in menus:
+            await self._goodbye(leg, "unavailable")
+            return
+        watcher = LegWatcher()
+        await leg.prepare(watcher)
+        leg.answer()
+        known = {
+            view.number: Destination("extension", view.number)
+            for view in self.services.extensions.list()
+        }
+        session = IvrSession(menus, name, known)
+        await run_session(self.engine, self.prompts, leg, watcher, session, transfer=self.run)
+
+    async def _survey(self, queue: str | None, leg: InboundLeg) -> None:
+        watcher = LegWatcher()
+        await leg.prepare(watcher)
+        leg.answer()
+        session = SurveySession()
+
+        def store(action: object) -> None:
+            if isinstance(action, SurveyDone) and action.result.rating is not None:
+                reason = action.result.reason.value if action.result.reason else None
+                self._surveys[leg.id] = (action.result.rating.value, reason)
+
+        await run_session(
+            self.engine, self.prompts, leg, watcher, session, transfer=self.run, other=store
+        )
+        if not leg.ended:
+            leg.hang_up()
+
+    def survey_of(self, leg: InboundLeg) -> tuple[str | None, str | None]:
+        return self._surveys.pop(leg.id, (None, None))
+
+    async def _after_agent_hangup(self, queue: str, leg: InboundLeg) -> None:
+        try:
+            wants_survey = self.services.queues.get(queue).survey
+        except NotFound:
+            wants_survey = False
+        if wants_survey:
+            await self._survey(queue, leg)
+        elif not leg.ended:
+            leg.hang_up()
+
+    async def _goodbye(self, leg: InboundLeg, prompt: str) -> None:
+        if leg.answered:
+            watcher = LegWatcher()
+            await leg.prepare(watcher)
+            await play(self.engine, leg, watcher, self.prompts.get(prompt))
+            leg.hang_up()
+        else:
+            leg.reject(TemporarilyUnavailable(prompt))
+
+    # -- agents' feature codes ---------------------------------------------------------------------
+
+    async def _feature_code(self, code: str, leg: InboundLeg) -> None:
+        agents = self.services.agents
+        extension = leg.number
+        prompt = "ivr-invalid"
+        try:
+            if code == FEATURE_LOGIN:
+                if agents.get(extension).logged_in and any(
+                    not q.static for q in agents.get(extension).queues
+                ):
+                    agents.logout(extension)
+                    prompt = "agent-logged-out"
+                else:
+                    agents.login(extension)
+                    prompt = "agent-logged-in"
+            elif code.startswith(FEATURE_LOGIN) and code[3:].isdigit():
+                agents.login(extension, [code[3:]])
+                prompt = "agent-logged-in"
+            elif code.startswith(FEATURE_PAUSE):
+                agents.pause(extension, code[3:] or None)
+                prompt = "agent-paused"
+            elif code == FEATURE_UNPAUSE:
+                agents.unpause(extension)
+                prompt = "agent-unpaused"
+        except ServiceError as exc:
+            log.info("feature code %s from %s refused: %s", code, extension, exc)
+            prompt = "ivr-invalid"
+        watcher = LegWatcher()
+        await leg.prepare(watcher)
+        leg.answer()
+        await play(self.engine, leg, watcher, self.prompts.get(prompt))
+        leg.hang_up()
+
+    # -- following the configuration ------------------------------------------------------------
+
+    def reload_queues(self) -> None:
+        configured = {view.number: view for view in self.services.queues.list()}
+        for number, view in configured.items():
+            config = _queue_config(view)
+            queue = self.center.queues.get(number)
+            if queue is None:
+                self.center.add_queue(config)
+                continue
+            old = {m.extension for m in queue.config.members}
+            queue.config = config
+            for member in config.members:
+                self.center.agents.add_static(member.extension, number, member.penalty)
+            for gone in old - {m.extension for m in config.members}:
+                self.center.agents.remove_static(gone, number)
+        self.queues.run(self.center.poll(_now()))
+
+    def _agent_changed(self, view) -> None:
+        """The agent service changed an agent's logins or pause: the live pool follows."""
+        now = _now()
+        pool = self.center.agents
+        extension = view.extension
+        dynamic = [q.queue for q in view.queues if not q.static]
+        known = extension in pool
+        current = pool.view(extension) if known else None
+        actions: list = []
+        try:
+            if dynamic:
+                actions += self.center.login(extension, dynamic, now)
+            if current is not None:
+                gone = set(current.queues) - set(current.static_queues) - set(dynamic)
+                if gone:
+                    actions += self.center.logout(extension, now, sorted(gone))
+            if view.paused and (dynamic or (current and current.queues)):
+                actions += self.center.pause(extension, now, view.pause_reason or "")
+            elif current is not None and current.paused:
+                actions += self.center.unpause(extension, now)
+        except (AgentError, QueueConfigError) as exc:
+            log.info("agent %s: %s", extension, exc)
+        self.queues.run(actions)
+
+    def _recording_policy(self, queue: str) -> str:
+        try:
+            return self.services.queues.get(queue).recording
+        except NotFound:
+            return "none"
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def _queue_config(view) -> QueueConfig:
+    return QueueConfig(
+        name=view.number,
+        strategy=view.strategy,
+        members=tuple(Member(m.extension, m.penalty) for m in view.members),
+        timeout=float(view.timeout),
+        retry=float(view.retry),
+        wrapup=float(view.wrapup),
+        max_wait=float(view.max_wait),
+        max_length=view.max_length,
+        overflow=parse_destination(view.overflow) if view.overflow else HANGUP,
+        join_empty=view.join_empty,
+        leave_when_empty=view.leave_when_empty,
+        welcome_prompt=view.welcome_prompt or "",
+        music=view.music or "",
+        announce_position=view.announce_position,
+        announce_wait=view.announce_wait,
+        periodic_prompt=view.periodic_prompt or "",
+        periodic_interval=float(view.periodic_interval),
+        announce_agent_id=view.announce_agent_id,
+    )
+
+
+def _ivr_json(view) -> dict:
+    data = {
+        "name": view.name,
+        "prompt": view.prompt,
+        "keys": dict(view.keys),
+        "dial_extension": view.dial_extension,
+        "timeout": view.timeout,
+        "retries": view.retries,
+    }
+    if view.number:
+        data["number"] = view.number
+    if view.invalid_prompt:
+        data["invalid_prompt"] = view.invalid_prompt
+    if view.timeout_destination:
+        data["timeout_destination"] = view.timeout_destination
+    if view.invalid_destination:
+        data["invalid_destination"] = view.invalid_destination
+    return data

@@ -1,0 +1,108 @@
+"""What the call-center applications leave behind, in the history services' terms.
+
+The queue cores stamp their events with the event loop's clock; the history keeps wall-clock
+UTC. `wall_offset` (wall time minus loop time, read on the loop) converts one to the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pbxd.callcenter.agents import LogEvent
+from pbxd.services.cdr import Disposition, HangupSide
+from pbxd.services.history import (
+    CallHistory,
+    Direction,
+    LegEntry,
+    PeerKind,
+    QueueEventEntry,
+)
+from pbxd.services.recordings import RecordingEntry
+
+from .apps.queues import RECORDING_FORMAT, QueueFinished, queue_call_record
+
+
+def queue_event_entry(
+    event: LogEvent, wall_offset: float, call_id: str | None = None
+) -> QueueEventEntry:
+    data = {"data": event.data} if event.data else {}
+    return QueueEventEntry(
+        time=datetime.fromtimestamp(event.time + wall_offset, UTC),
+        event=event.event,
+        call_id=call_id if call_id is not None else (event.call_id or None),
+        queue=event.queue or None,
+        agent=event.agent or None,
+        data=data,
+    )
+
+
+def queue_call_history(
+    finished: QueueFinished,
+    survey: tuple[str | None, str | None],
+    recordings_dir: Path,
+    events: Iterable[QueueEventEntry],
+) -> CallHistory:
+    call = finished.call
+    cdr = queue_call_record(finished)
+    legs = [
+        LegEntry(
+            leg="caller",
+            direction=Direction.INBOUND,
+            party=call.leg.number,
+            peer_kind=PeerKind.EXTENSION,
+            peer=call.leg.number,
+            start=call.leg.started_at,
+            answer=call.leg.answered_at,
+            end=finished.ended_at,
+            disposition=cdr.disposition,
+            hangup_side=cdr.hangup_side,
+        )
+    ]
+    agent_leg = call.agent_leg
+    if agent_leg is not None and call.agent is not None:
+        legs.append(
+            LegEntry(
+                leg=f"agent-{call.agent}",
+                direction=Direction.OUTBOUND,
+                party=call.agent,
+                peer_kind=PeerKind.EXTENSION,
+                peer=call.agent,
+                start=agent_leg.started_at,
+                answer=agent_leg.answered_at,
+                end=agent_leg.ended_at or finished.ended_at,
+                disposition=Disposition.ANSWERED,
+                hangup_side=HangupSide.CALLEE if call.agent_hung_up else HangupSide.CALLER,
+            )
+        )
+    recordings = []
+    if finished.recording_path is not None and call.recorder is not None:
+        recorder = call.recorder
+        if recorder.completed.done() and recorder.completed.exception() is None:
+            recordings.append(
+                RecordingEntry(
+                    path=str(finished.recording_path.relative_to(recordings_dir)),
+                    format=RECORDING_FORMAT,
+                    channels=recorder.channels,
+                    duration=round(recorder.duration, 2),
+                    start=call.recording_started or finished.ended_at,
+                    caller=call.leg.number,
+                    callee=call.agent or call.queue,
+                    queue=call.queue,
+                    agent=call.agent,
+                )
+            )
+    wait_end = call.connected_at or finished.ended_at
+    rating, reason = survey
+    return CallHistory(
+        cdr=cdr,
+        legs=tuple(legs),
+        queue=call.queue,
+        wait=max(0, round((wait_end - call.joined_at).total_seconds())),
+        agent=call.agent,
+        survey=rating,
+        survey_reason=reason,
+        events=tuple(events),
+        recordings=tuple(recordings),
+    )
