@@ -34,6 +34,17 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# A boot under TCG takes 40-70 s on an idle 2-core machine and twice that on a busy one; a
+# test may boot several times. The suite-wide 120 s limit is for tests on the host.
+QEMU_TEST_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("qemu") is not None:
+            item.add_marker(pytest.mark.timeout(QEMU_TEST_TIMEOUT))
+
+
 def images_dir() -> Path:
     return Path(os.environ.get("COOCENTER_IMAGES", REPO / "output" / "images")).resolve()
 
