@@ -64,6 +64,7 @@ class QueuedCall:
     agent_hung_up: bool = False
     # The welcome prompt or the agent's ID being said: the bridge waits for it to end.
     announcing: asyncio.Task | None = None
+    finished: QueueFinished | None = None
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,18 @@ class QueueRuntime:
         watcher.ended.add_done_callback(lambda _: self._caller_gone(call))
         self.run(self._safely(lambda: self.center.join(queue, call.id, self.now())))
         await call.done
-        if call.overflow is not None and not leg.ended:
-            log.info("queue %s: call %s overflows to %s", queue, call.id, call.overflow)
-            await self.transfer(call.overflow, leg)
-        elif call.agent_hung_up and not leg.ended and self.after_agent_hangup is not None:
-            await self.after_agent_hangup(queue, leg)
-        elif not leg.ended:
-            leg.hang_up()
+        try:
+            if call.overflow is not None and not leg.ended:
+                log.info("queue %s: call %s overflows to %s", queue, call.id, call.overflow)
+                await self.transfer(call.overflow, leg)
+            elif call.agent_hung_up and not leg.ended and self.after_agent_hangup is not None:
+                await self.after_agent_hangup(queue, leg)  # the survey, when the queue has one
+            elif not leg.ended:
+                leg.hang_up()
+        finally:
+            # After what followed the queue, so that the survey's answer is part of the call.
+            assert call.finished is not None
+            self.on_finished(call.finished)
 
     def _caller_gone(self, call: QueuedCall) -> None:
         if call.done.done():
@@ -319,8 +325,8 @@ class QueueRuntime:
             disposition = Disposition.NO_ANSWER
         else:
             disposition = Disposition.ABANDONED
+        call.finished = QueueFinished(call, datetime.now(UTC), disposition, recording)
         call.done.set_result(None)
-        self.on_finished(QueueFinished(call, datetime.now(UTC), disposition, recording))
 
     # -- plumbing -------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ Events (one JSON object a line, "event" names it, "t" is seconds since the child
     error           {"message"}
     exit            {"reason"}
 Commands: {"cmd": "call", "target": "1002" | "sip:..."}, {"cmd": "answer", "code": 200},
-{"cmd": "hangup", "code": 603}, {"cmd": "hold"}, {"cmd": "unhold"}, {"cmd": "quit"}.
+{"cmd": "hangup", "code": 603}, {"cmd": "hold"}, {"cmd": "unhold"}, {"cmd": "quit"},
+{"cmd": "dtmf", "digits": "12#"} (RFC 4733 in the media).
 Closing stdin also means quit.
 """
 
@@ -226,6 +227,10 @@ class PjsuaPhone:
 
     def hangup(self, code: int = 603) -> None:
         self.send("hangup", code=code)
+
+    def dtmf(self, digits: str) -> None:
+        """Press keys in the call (RFC 4733 telephone-events)."""
+        self.send("dtmf", digits=digits)
 
     def diagnostics(self, tail_chars: int = 6000) -> str:
         self._drain()
@@ -571,6 +576,11 @@ def _child_main(argv: list[str]) -> int:
                     hangup(int(command.get("code", 603)))
                 elif command["cmd"] in ("hold", "unhold"):
                     hold(command["cmd"] == "hold")
+                elif command["cmd"] == "dtmf":
+                    call = state["call"]
+                    if call is None:
+                        raise ValueError("no call to send digits in")
+                    call.dialDtmf(str(command["digits"]))
                 elif command["cmd"] == "answer":
                     call = state["call"]
                     if call is not None:
