@@ -56,7 +56,9 @@ def queue_call_history(
             start=call.leg.started_at,
             answer=call.leg.answered_at,
             end=finished.ended_at,
-            disposition=cdr.disposition,
+            # pbxd answered the caller's leg itself (to queue it): the leg is ANSWERED even
+            # when no agent took the call (the call's CDR row says that).
+            disposition=Disposition.ANSWERED if call.leg.answered_at else cdr.disposition,
             hangup_side=cdr.hangup_side,
         )
     ]
