@@ -104,6 +104,7 @@ class Daemon:
             recordings_dir=settings.data_dir / RECORDINGS_DIR,
             on_queue_finished=self._queue_call_finished,
             on_agent_events=self._agent_events,
+            on_call_record=self._record_call,
             ring_timeout=settings.ring_timeout,
         )
         self.b2bua = B2bua(
@@ -116,6 +117,7 @@ class Daemon:
             ring_timeout=settings.ring_timeout,
             legs=self.legs,
             applications=self.callcenter.application,
+            trunk_calls=self.callcenter.trunk_call,
         )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
         services.extensions.subscribe(self._on_extension_change)

@@ -115,6 +115,7 @@ class B2bua:
         ring_timeout: float = RING_TIMEOUT,
         legs: LegManager | None = None,
         applications: Callable[[str], LocalApplication | None] = lambda number: None,
+        trunk_calls: Callable[[Request, Peer], LocalApplication | None] = lambda r, p: None,
     ):
         self.core = core
         self.guard = guard
@@ -127,6 +128,8 @@ class B2bua:
         # gives what takes the call, on a leg of `legs`.
         self.legs = legs
         self.applications = applications
+        # An INVITE from a trunk peer (static IP, no digest): the inbound routes take it.
+        self.trunk_calls = trunk_calls
         self.calls: dict[int, Call] = {}
         self._legs: dict[DialogId, tuple[Call, Leg]] = {}
         self._ids = itertools.count(1)
@@ -175,9 +178,16 @@ class B2bua:
     # -- call set-up ----------------------------------------------------------------------------
 
     def _new_call(self, tx: ServerTransaction, request: Request, peer: Peer) -> None:
-        caller = self.guard.authenticate(request, peer, proxy=True)
         uri = request.uri
         target = uri.unescaped_user if isinstance(uri, SipUri) else None
+        outside = self.trunk_calls(request, peer) if self.legs is not None else None
+        if outside is not None and self.legs is not None:
+            from_uri = request.from_.uri
+            caller_id = from_uri.unescaped_user if isinstance(from_uri, SipUri) else None
+            leg = self.legs.inbound(tx, request, peer, caller_id or "anonymous", target or "")
+            self._spawn(outside(leg))
+            return
+        caller = self.guard.authenticate(request, peer, proxy=True)
         application = self.applications(target) if target else None
         if application is not None and self.legs is not None:
             leg = self.legs.inbound(tx, request, peer, caller, target or "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +25,23 @@ from pbxd.callcenter.ivr import IvrConfigError, IvrSession, parse_ivr
 from pbxd.callcenter.queue import CallCenter, QueueConfig, QueueConfigError
 from pbxd.callcenter.strategies import Member
 from pbxd.callcenter.survey import SurveyDone, SurveySession
+from pbxd.callcenter.timeconditions import parse_time_condition
 from pbxd.media.engine import MediaEngine
 from pbxd.media.prompts import PromptLibrary
 from pbxd.services import Services
+from pbxd.services.cdr import CdrEntry, Disposition, HangupSide
 from pbxd.services.errors import NotFound, ServiceError
+from pbxd.sip.errors import NotFound as SipNotFound
 from pbxd.sip.errors import TemporarilyUnavailable
+from pbxd.sip.message import Request
+from pbxd.sip.peer import Peer
+from pbxd.sip.uri import SipUri
 
 from .apps.conference import Conferences
 from .apps.queues import QueueFinished, QueueRuntime
 from .apps.ringgroup import RingGroups
 from .apps.sessions import run_session
+from .cdr import call_record
 from .legs import InboundLeg, LegManager
 from .scripting import LegWatcher, play
 
@@ -74,6 +82,7 @@ class CallCenterRuntime:
         recordings_dir: Path,
         on_queue_finished: Callable[[QueueFinished], None],
         on_agent_events: Callable[[list[LogEvent]], None],
+        on_call_record: Callable[[CdrEntry], None] = lambda entry: None,
         ring_timeout: float = 30.0,
     ):
         self.services = services
@@ -83,6 +92,7 @@ class CallCenterRuntime:
         self.ring_timeout = ring_timeout
         self.center = CallCenter()
         self.on_agent_events = on_agent_events
+        self.on_call_record = on_call_record
         self.queues = QueueRuntime(
             engine,
             legs,
@@ -109,11 +119,50 @@ class CallCenterRuntime:
     def application(self, number: str):
         """What answers `number` (None: not ours, the B2BUA says 404)."""
         if number.startswith("*"):
-            return lambda leg: self._feature_code(number, leg)
+            return lambda leg: self._recorded(self._feature_code(number, leg), leg)
         destination = self.destination_of(number)
         if destination is None:
             return None
-        return lambda leg: self.run(destination, leg)
+        return lambda leg: self._recorded(self.run(destination, leg), leg)
+
+    async def _recorded(self, work, leg: InboundLeg) -> None:
+        """Run a call's application; every call leaves a CDR row (a queue writes its own,
+        with the queue's details; any other call gets one for the caller's leg)."""
+        try:
+            await work
+        finally:
+            if not leg.ended:
+                leg.hang_up()
+            if not self.queues.recorded(leg):
+                self.on_call_record(leg_call_record(leg))
+
+    def trunk_call(self, request: Request, peer: Peer):
+        """What takes an INVITE from a trunk peer: its inbound route (time conditions
+        applied), or a 404. None when the source is no trunk (the caller must then
+        authenticate as an extension): outside callers reach nothing but the routes."""
+        if self.services.trunks.trunk_for_address(peer.host) is None:
+            return None
+        uri = request.uri
+        did = (uri.unescaped_user if isinstance(uri, SipUri) else None) or ""
+        route = self.services.inbound_routes.route_for(did)
+        if route is None:
+            return lambda leg: self._recorded(self._no_route(did, leg), leg)
+        destination = parse_destination(route.destination)
+        if route.time_condition:
+            try:
+                condition = parse_time_condition(route.time_condition)
+            except ValueError as exc:
+                log.error("route %s: time condition unusable (%s): treated as open", did, exc)
+            else:
+                if not condition.is_open(datetime.now(UTC)):
+                    closed = route.closed_destination
+                    destination = parse_destination(closed) if closed else HANGUP
+                    log.info("route %s is closed now: to %s", did, destination)
+        return lambda leg: self._recorded(self.run(destination, leg), leg)
+
+    async def _no_route(self, did: str, leg: InboundLeg) -> None:
+        log.info("call from a trunk to %s: no inbound route", did)
+        leg.reject(SipNotFound(f"no route for {did}"))
 
     def destination_of(self, number: str) -> Destination | None:
         s = self.services
@@ -152,6 +201,8 @@ class CallCenterRuntime:
                 await self._extension(target, leg)
             elif kind == "survey":
                 await self._survey(None, leg)
+            elif kind == "hangup" and not leg.answered:
+                leg.reject(TemporarilyUnavailable("closed"))
             else:
                 await self._goodbye(leg, "goodbye" if kind == "hangup" else "unavailable")
         except NotFound:
@@ -305,6 +356,32 @@ class CallCenterRuntime:
             return self.services.queues.get(queue).recording
         except NotFound:
             return "none"
+
+
+def leg_call_record(leg: InboundLeg) -> CdrEntry:
+    """The CDR row of a call pbxd answered itself (IVR, ring group, conference ...)."""
+    end = leg.ended_at or datetime.now(UTC)
+    if leg.answered:
+        disposition = Disposition.ANSWERED
+    elif leg.end_status == 487:
+        disposition = Disposition.CANCELLED
+    elif leg.end_status == 486:
+        disposition = Disposition.BUSY
+    elif leg.end_status in (408, 480):
+        disposition = Disposition.NO_ANSWER
+    else:
+        disposition = Disposition.FAILED
+    side = HangupSide.CALLER if leg.ended_by_remote else HangupSide.SYSTEM
+    return call_record(
+        leg.request.call_id,
+        leg.number,
+        leg.dialed,
+        leg.started_at,
+        leg.answered_at,
+        end,
+        disposition,
+        side,
+    )
 
 
 def _now() -> float:

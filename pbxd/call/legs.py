@@ -81,6 +81,7 @@ class Leg:
         self.answered_at: datetime | None = None
         self.ended_at: datetime | None = None
         self.end_status: int | None = None  # the SIP status that ended an unanswered leg
+        self.ended_by_remote = False  # its far end hung up, cancelled or refused
 
     @property
     def answered(self) -> bool:
@@ -123,6 +124,7 @@ class Leg:
         self.state = LegState.ENDED
         self.ended_at = datetime.now(UTC)
         self.end_status = status
+        self.ended_by_remote = by_remote
         self.manager._forget(self)
         if self.listener is not None:
             if self.answered or status is None:

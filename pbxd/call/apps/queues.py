@@ -103,6 +103,7 @@ class QueueRuntime:
         self.on_agent_events = on_agent_events
         self.after_agent_hangup = after_agent_hangup  # e.g. the survey, if the queue has one
         self.calls: dict[str, QueuedCall] = {}
+        self._recorded: set[int] = set()  # legs whose history a queue wrote
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
 
@@ -132,7 +133,15 @@ class QueueRuntime:
         finally:
             # After what followed the queue, so that the survey's answer is part of the call.
             assert call.finished is not None
+            self._recorded.add(leg.id)
             self.on_finished(call.finished)
+
+    def recorded(self, leg: InboundLeg) -> bool:
+        """True (once) when a queue wrote this leg's call history itself."""
+        if leg.id in self._recorded:
+            self._recorded.discard(leg.id)
+            return True
+        return False
 
     def _caller_gone(self, call: QueuedCall) -> None:
         if call.done.done():
