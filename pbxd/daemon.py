@@ -27,7 +27,7 @@ from pbxd.media.ports import PortAllocator
 from pbxd.media.prompts import PromptLibrary
 from pbxd.media.recorder import repair_directory
 from pbxd.media.session import MediaFactory
-from pbxd.services import RECORDINGS_DIR, Services, build_services
+from pbxd.services import RECORDINGS_DIR, VOICEMAIL_DIR, Services, build_services
 from pbxd.services.cdr import CdrEntry
 from pbxd.sip.auth import DigestAuthenticator
 from pbxd.sip.protection import FailureTracker
@@ -105,6 +105,8 @@ class Daemon:
             on_queue_finished=self._queue_call_finished,
             on_agent_events=self._agent_events,
             on_call_record=self._record_call,
+            in_background=self._db_writer.submit,
+            voicemail_dir=settings.data_dir / VOICEMAIL_DIR,
             ring_timeout=settings.ring_timeout,
         )
         self.b2bua = B2bua(

@@ -227,7 +227,12 @@ class B2bua:
     def _spawn(self, work: Coroutine[object, object, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call handling failed", exc_info=task.exception())
 
     async def _start_branches(self, call: Call, bindings: list[Binding]) -> None:
         try:

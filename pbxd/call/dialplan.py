@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from pbxd.callcenter.queue import CallCenter, QueueConfig, QueueConfigError
 from pbxd.callcenter.strategies import Member
 from pbxd.callcenter.survey import SurveyDone, SurveySession
 from pbxd.callcenter.timeconditions import parse_time_condition
+from pbxd.callcenter.voicemail import VoicemailStore
 from pbxd.media.engine import MediaEngine
 from pbxd.media.prompts import PromptLibrary
 from pbxd.services import Services
@@ -41,6 +43,7 @@ from .apps.conference import Conferences
 from .apps.queues import QueueFinished, QueueRuntime
 from .apps.ringgroup import RingGroups
 from .apps.sessions import run_session
+from .apps.voicemail import Voicemail
 from .cdr import call_record
 from .legs import InboundLeg, LegManager
 from .scripting import LegWatcher, play
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 FEATURE_LOGIN = "*45"  # toggle: log in to every queue one is a member of, or log out
 FEATURE_PAUSE = "*46"
 FEATURE_UNPAUSE = "*47"
+FEATURE_MAILBOX = "*97"  # one's own voicemail (the phone authenticated: no PIN)
 
 
 class LibraryPrompts:
@@ -83,6 +87,8 @@ class CallCenterRuntime:
         on_queue_finished: Callable[[QueueFinished], None],
         on_agent_events: Callable[[list[LogEvent]], None],
         on_call_record: Callable[[CdrEntry], None] = lambda entry: None,
+        in_background: Callable[..., Future] | None = None,
+        voicemail_dir: Path | None = None,
         ring_timeout: float = 30.0,
     ):
         self.services = services
@@ -107,6 +113,16 @@ class CallCenterRuntime:
         )
         self.ring_groups = RingGroups(engine, legs, self.run)
         self.conferences = Conferences(engine, self.prompts)
+        self.voicemail = Voicemail(
+            engine,
+            legs.core,
+            legs.registrar,
+            self.prompts,
+            VoicemailStore(voicemail_dir or recordings_dir.parent / "voicemail"),
+            services.voicemail,
+            in_background or _inline,
+            library.language,
+        )
         self._surveys: dict[int, tuple[str | None, str | None]] = {}  # leg id -> result
         self.reload_queues()
         for view in services.agents.list():
@@ -201,6 +217,8 @@ class CallCenterRuntime:
                 await self._extension(target, leg)
             elif kind == "survey":
                 await self._survey(None, leg)
+            elif kind == "voicemail":
+                await self.voicemail.deposit(target, leg)
             elif kind == "hangup" and not leg.answered:
                 leg.reject(TemporarilyUnavailable("closed"))
             else:
@@ -281,6 +299,9 @@ class CallCenterRuntime:
         agents = self.services.agents
         extension = leg.number
         prompt = "ivr-invalid"
+        if code == FEATURE_MAILBOX:
+            await self.voicemail.mailbox(extension, leg)
+            return
         try:
             if code == FEATURE_LOGIN:
                 if agents.get(extension).logged_in and any(
@@ -384,6 +405,16 @@ def leg_call_record(leg: InboundLeg) -> CdrEntry:
     )
 
 
+def _inline(function: Callable, *args, **kwargs) -> Future:
+    """Run now, on this thread (when no database writer thread is given)."""
+    future: Future = Future()
+    try:
+        future.set_result(function(*args, **kwargs))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
+
+
 def _now() -> float:
     return asyncio.get_running_loop().time()
 
@@ -398,7 +429,7 @@ def _queue_config(view) -> QueueConfig:
         wrapup=float(view.wrapup),
         max_wait=float(view.max_wait),
         max_length=view.max_length,
-        overflow=parse_destination(view.overflow) if view.overflow else HANGUP,
+        overflow=_overflow(view),
         join_empty=view.join_empty,
         leave_when_empty=view.leave_when_empty,
         welcome_prompt=view.welcome_prompt or "",
@@ -409,6 +440,14 @@ def _queue_config(view) -> QueueConfig:
         periodic_interval=float(view.periodic_interval),
         announce_agent_id=view.announce_agent_id,
     )
+
+
+def _overflow(view) -> Destination:
+    """Where a caller goes when the queue gives up: its overflow, else its own mailbox when
+    the queue takes voicemail, else hang-up."""
+    if view.overflow:
+        return parse_destination(view.overflow)
+    return Destination("voicemail", view.number) if view.voicemail else HANGUP
 
 
 def _ivr_json(view) -> dict:

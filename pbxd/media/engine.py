@@ -325,7 +325,10 @@ class MediaEngine:
                 self.unbridge(member)
         if matrix is None:
             matrix = bridge_matrix(*members) if len(members) == 2 else conference(members)
-        bridge = Bridge(self, list(members), Mixer(matrix))
+        mixer = Mixer(matrix)
+        for member in members:  # a member no link names yet (a bridge of one: a recording)
+            mixer.add(member)
+        bridge = Bridge(self, list(members), mixer)
         for member in members:
             member.bridge = bridge
         self.bridges.append(bridge)
@@ -337,7 +340,8 @@ class MediaEngine:
         if bridge is None:
             return
         bridge.members.remove(endpoint)
-        bridge.mixer.remove(endpoint)
+        if endpoint in bridge.mixer:
+            bridge.mixer.remove(endpoint)
         endpoint.bridge = None
         if len(bridge.members) < 2:
             for member in bridge.members:

@@ -425,3 +425,20 @@ async def test_rtcp_sender_reports_reach_the_phone(engine) -> None:
     assert any(isinstance(p, SenderReport) and p.packet_count > 0 for p in packets), packets
     cnames = [p for p in packets if isinstance(p, SourceDescription)]
     assert cnames and cnames[0].cnames()
+
+
+async def test_a_bridge_of_one_records_that_endpoint(engine, tmp_path) -> None:
+    a = await FakePhone.open("PCMU", 440)
+    endpoints = await connect(engine, a)
+    bridge = engine.bridge(list(endpoints.values()))  # a voicemail message: nobody to hear
+    recorder = engine.record(bridge, tmp_path / "message.wav", "wav-pcm16", channels=1)
+    await talk(engine, endpoints, seconds=1.0)
+    engine.destroy(endpoints[a])  # the caller hangs up: the recording completes
+    path = await asyncio.wait_for(asyncio.wrap_future(recorder.completed), 10)
+    pcm = subprocess.run(
+        ["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert abs(dominant(np.frombuffer(pcm, np.int16)[1600:]) - 440) < 15
+    assert not engine.bridges
