@@ -41,7 +41,7 @@ from pbxd.sip.uri import SipUri
 
 from .apps.conference import Conferences
 from .apps.queues import QueueFinished, QueueRuntime
-from .apps.ringgroup import RingGroups
+from .apps.ringgroup import RingGroupConfig, RingGroups
 from .apps.sessions import run_session
 from .apps.voicemail import Voicemail
 from .cdr import call_record
@@ -228,8 +228,6 @@ class CallCenterRuntime:
             await self._goodbye(leg, "unavailable")
 
     async def _extension(self, number: str, leg: InboundLeg) -> None:
-        from .apps.ringgroup import RingGroupConfig
-
         await self.ring_groups.answer(
             RingGroupConfig(number, (number,), "ringall", self.ring_timeout, None), leg
         )
