@@ -86,3 +86,47 @@ def test_ivr_key_to_queue_then_the_survey_is_stored(pbxd: PbxdProcess, tmp_path:
     [details] = pbxd.api("GET", f"/api/v1/cdr/{row['call_id']}/legs")["details"]
     assert details["agent"] == "3201", details
     assert (details["survey"], details["survey_reason"]) == ("unsatisfied", "attitude"), details
+
+
+def test_dialing_an_extension_from_the_ivr_rings_it_with_ringback(
+    pbxd: PbxdProcess, tmp_path: Path
+) -> None:
+    for number in ("3003", "3301"):
+        pbxd.create_extension(number, f"Secret-{number}")
+    pbxd.api(
+        "POST",
+        "/api/v1/ivrs",
+        {"name": "front", "number": "520", "prompt": "ivr-enter-extension",
+         "keys": {"0": "hangup"}, "dial_extension": True},
+        expect=201,
+    )  # fmt: skip
+    callee = PjsuaPhone(
+        "3301", "Secret-3301", registrar=pbxd.sip_address, log_dir=tmp_path,
+        play=write_tone(tmp_path / "1000.wav", 1000, 2.0), ring_seconds=4.0,
+    )  # fmt: skip
+    caller = PjsuaPhone(
+        "3003", "Secret-3003", registrar=pbxd.sip_address, log_dir=tmp_path,
+        record=tmp_path / "3003-heard.wav", hangup_after=14.0,
+    )  # fmt: skip
+    try:
+        callee.start()
+        caller.start()
+        callee.wait_registered()
+        caller.wait_registered()
+        caller.call("520")
+        caller.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
+        time.sleep(1.5)
+        caller.dtmf("3301#")
+        ringing_from = time.monotonic()
+        callee.wait_for("incoming_call", timeout=10)
+        callee.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
+        answered_after = time.monotonic() - ringing_from
+        caller.wait_for("call_ended", timeout=20)
+    finally:
+        stop_phones(caller, callee)
+    heard, rate = read_samples(tmp_path / "3003-heard.wav")
+    # pjsua2 records from its CONFIRMED on: ringback (China: 450 Hz) while 3301 rang, then 3301.
+    start = 1.5 + 0.5
+    ringback = heard[int(start * rate) : int((start + min(answered_after, 3.0)) * rate)]
+    assert abs(peak_frequency(ringback, rate) - 450) < TOLERANCE_HZ
+    assert abs(peak_frequency(heard[-2 * rate :], rate) - 1000) < TOLERANCE_HZ

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pbxd.media.engine import MediaEngine
+from pbxd.media.tones import CHINA
 from pbxd.sip.errors import SipError, TemporarilyUnavailable
 
 from ..callcenter_bridge import connect
@@ -46,6 +47,9 @@ class RingGroups:
     async def answer(self, config: RingGroupConfig, leg: InboundLeg) -> None:
         caller = LegWatcher()
         await leg.prepare(caller)
+        if leg.answered and leg.endpoint is not None:
+            # Already answered (an IVR handed the caller on): ringback in the media instead.
+            self.engine.play_tone(leg.endpoint, CHINA, "ringback")
         leg.ring()
         if config.strategy == "ringall":
             groups = [config.members]
