@@ -8,7 +8,14 @@ from enum import StrEnum
 
 from ..db.models import Cdr
 from .errors import ValidationError
-from .validation import require_aware, require_int, require_text
+from .validation import (
+    in_window,
+    require_aware,
+    require_int,
+    require_member,
+    require_page,
+    require_text,
+)
 
 QUERY_MAX_LIMIT = 1000
 CALL_ID_MAX_LEN = 256
@@ -56,10 +63,10 @@ class CdrEntry:
         require_int("duration", self.duration, minimum=0)
         require_int("billsec", self.billsec, minimum=0, maximum=self.duration)
         # Accept the enum values as plain strings too; store the members.
-        disposition = _member(Disposition, "disposition", self.disposition)
+        disposition = require_member(Disposition, "disposition", self.disposition)
         object.__setattr__(self, "disposition", disposition)
         object.__setattr__(
-            self, "hangup_side", _member(HangupSide, "hangup_side", self.hangup_side)
+            self, "hangup_side", require_member(HangupSide, "hangup_side", self.hangup_side)
         )
         for name in ("start", "answer", "end"):  # one zone for everything stored and shown
             moment = getattr(self, name)
@@ -95,13 +102,6 @@ class CdrView:
 _ENTRY_FIELDS = tuple(field.name for field in fields(CdrEntry))
 
 
-def _member(enum: type[StrEnum], field: str, value: object) -> StrEnum:
-    try:
-        return enum(value)
-    except ValueError:
-        raise ValidationError(f"{field}: expected one of {', '.join(enum)}", field=field) from None
-
-
 def _view(row: Cdr) -> CdrView:
     return CdrView(
         id=row.id,
@@ -118,10 +118,14 @@ def _view(row: Cdr) -> CdrView:
     )
 
 
+def insert_cdr(entry: CdrEntry) -> Cdr:
+    """Write `entry` as a CDR row (in the caller's transaction, if any)."""
+    return Cdr.create(**{name: getattr(entry, name) for name in _ENTRY_FIELDS})
+
+
 class CdrService:
     def record(self, entry: CdrEntry) -> CdrView:
-        row = Cdr.create(**{name: getattr(entry, name) for name in _ENTRY_FIELDS})
-        return _view(row)
+        return _view(insert_cdr(entry))
 
     def query(
         self,
@@ -133,15 +137,8 @@ class CdrService:
     ) -> list[CdrView]:
         """Records with start_from <= start < start_to whose caller or callee is `number`,
         newest first."""
-        require_aware("from", start_from, optional=True)
-        require_aware("to", start_to, optional=True)
-        require_int("limit", limit, minimum=1, maximum=QUERY_MAX_LIMIT)
-        require_int("offset", offset, minimum=0)
-        query = Cdr.select()
-        if start_from is not None:
-            query = query.where(Cdr.start >= start_from)
-        if start_to is not None:
-            query = query.where(Cdr.start < start_to)
+        require_page(start_from, start_to, limit, offset, max_limit=QUERY_MAX_LIMIT)
+        query = in_window(Cdr.select(), Cdr.start, start_from, start_to)
         if number is not None:
             require_text("number", number, max_len=PARTY_MAX_LEN)
             query = query.where((Cdr.caller == number) | (Cdr.callee == number))

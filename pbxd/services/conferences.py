@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db.models import Conference
-from .clock import Clock, utc_now
-from .configbase import REQUIRED, ConfigService, bounded_int, label_text, require_number
-from .dialplan import DialPlan
+from .configbase import REQUIRED, DialPlanConfigService, bounded_int, label_text, require_number
 from .errors import ValidationError
 
 PIN_PATTERN = re.compile(r"[0-9]{1,12}")
@@ -33,8 +31,9 @@ def _pin(field: str, value: Any) -> str | None:
     return value
 
 
-class ConferenceService(ConfigService[ConferenceView]):
+class ConferenceService(DialPlanConfigService[ConferenceView]):
     kind = "conference"
+    model = Conference
     key_field = "number"
     fixed = frozenset({"number"})
     defaults = {
@@ -44,19 +43,6 @@ class ConferenceService(ConfigService[ConferenceView]):
         "moderator_pin": None,
         "max_members": 10,
     }
-
-    def __init__(self, plan: DialPlan, clock: Clock = utc_now):
-        super().__init__(clock)
-        self._plan = plan
-
-    def _query(self):
-        return Conference.select().order_by(Conference.number)
-
-    def _find(self, key: str | int) -> Conference | None:
-        return Conference.get_or_none(Conference.number == str(key))
-
-    def _values(self, row: Conference) -> dict[str, Any]:
-        return {name: getattr(row, name) for name in self.defaults}
 
     def _clean(self, values: dict[str, Any], *, old: dict[str, Any] | None) -> dict[str, Any]:
         clean = {
@@ -78,11 +64,7 @@ class ConferenceService(ConfigService[ConferenceView]):
             self._plan.require_number_free(values["number"])
 
     def _write(self, row: Conference | None, values: dict[str, Any]) -> Conference:
-        now = self._clock()
-        if row is None:
-            return Conference.create(**values, created_at=now, updated_at=now)
-        Conference.update(**values, updated_at=now).where(Conference.id == row.id).execute()
-        return row
+        return self._store(row, values)
 
     def _check_delete(self, values: dict[str, Any]) -> None:
         self._plan.require_unused(("conference", values["number"]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from peewee import IntegrityError, Model
 
@@ -21,6 +21,9 @@ from ..db import db
 from .clock import Clock, utc_now
 from .errors import Conflict, NotFound, ValidationError
 from .validation import require_int, require_text
+
+if TYPE_CHECKING:  # dialplan.py imports this module
+    from .dialplan import DialPlan
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +163,14 @@ ViewT = TypeVar("ViewT")
 class ConfigService(Generic[ViewT]):
     """Create, list, get, update (partial) and delete one kind of configuration object.
 
-    Subclasses give the kind, the defaults (every accepted field), the fields that cannot
-    change, and `_query`, `_find`, `_values`, `_clean`, `_check`, `_write`, `_view`; deletion
-    runs `_check_delete` first.
+    Subclasses give the kind, the model, the defaults (every accepted field), the fields that
+    cannot change, and `_clean`, `_check`, `_write`, `_view`; deletion runs `_check_delete`
+    first. `_query`, `_find` and `_values` serve a model whose columns are the fields and whose
+    key column is `key_field`; a kind stored otherwise overrides them.
     """
 
     kind: ClassVar[str]  # "queue", "ivr", ... (the listener's `kind`)
+    model: ClassVar[type[Model]]  # the table of this kind
     key_field: ClassVar[str]  # the field that names the object in its URL
     defaults: ClassVar[Mapping[str, Any]]
     fixed: ClassVar[frozenset[str]] = frozenset()  # cannot change once created
@@ -259,16 +264,25 @@ class ConfigService(Generic[ViewT]):
             raise NotFound(f"{self.kind} {key} not found")
         return row
 
-    # to implement
+    def _store(self, row: Any, columns: Mapping[str, Any]) -> Any:
+        """Insert (row None) or update `row` with `columns`, stamping the times; the row."""
+        now = self._clock()
+        if row is None:
+            return self.model.create(**columns, created_at=now, updated_at=now)
+        model = self.model
+        model.update(**columns, updated_at=now).where(model.id == row.id).execute()
+        return row
+
+    # to implement (the first three where the defaults below do not fit)
 
     def _query(self) -> Any:
-        raise NotImplementedError
+        return self.model.select().order_by(getattr(self.model, self.key_field))
 
     def _find(self, key: str | int) -> Model | None:
-        raise NotImplementedError
+        return self.model.get_or_none(getattr(self.model, self.key_field) == str(key))
 
     def _values(self, row: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        return {name: getattr(row, name) for name in self.defaults}
 
     def _clean(self, values: dict[str, Any], *, old: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
@@ -284,3 +298,11 @@ class ConfigService(Generic[ViewT]):
 
     def _view(self, values: dict[str, Any]) -> ViewT:
         raise NotImplementedError
+
+
+class DialPlanConfigService(ConfigService[ViewT]):
+    """A kind whose checks ask the dial plan (numbers, targets, loops)."""
+
+    def __init__(self, plan: DialPlan, clock: Clock = utc_now):
+        super().__init__(clock)
+        self._plan = plan

@@ -19,10 +19,24 @@ from typing import Any
 
 from ..db import db
 from ..db.models import CallDetail, CallLeg, Cdr, QueueEvent
-from .cdr import CALL_ID_MAX_LEN, PARTY_MAX_LEN, CdrEntry, Disposition, HangupSide
+from .cdr import (
+    CALL_ID_MAX_LEN,
+    PARTY_MAX_LEN,
+    CdrEntry,
+    Disposition,
+    HangupSide,
+    insert_cdr,
+)
 from .errors import NotFound, ValidationError
 from .recordings import NAME_MAX_LEN, RecordingEntry, RecordingService
-from .validation import require_aware, require_int, require_text
+from .validation import (
+    in_window,
+    require_aware,
+    require_int,
+    require_member,
+    require_page,
+    require_text,
+)
 
 QUERY_MAX_LIMIT = 10000
 DATA_MAX_BYTES = 4096
@@ -85,13 +99,6 @@ class SurveyReason(StrEnum):
     OTHER = "other"
 
 
-def _member(enum: type[StrEnum], name: str, value: object) -> Any:
-    try:
-        return enum(value)
-    except ValueError:
-        raise ValidationError(f"{name}: expected one of {', '.join(enum)}", field=name) from None
-
-
 def _optional_name(name: str, value: object) -> None:
     if value is not None:
         require_text(name, value, max_len=NAME_MAX_LEN)
@@ -114,14 +121,13 @@ class LegEntry:
 
     def __post_init__(self) -> None:
         require_text("leg", self.leg, max_len=LEG_ID_MAX_LEN)
-        object.__setattr__(self, "direction", _member(Direction, "direction", self.direction))
-        object.__setattr__(self, "peer_kind", _member(PeerKind, "peer_kind", self.peer_kind))
-        object.__setattr__(
-            self, "disposition", _member(Disposition, "disposition", self.disposition)
-        )
-        object.__setattr__(
-            self, "hangup_side", _member(HangupSide, "hangup_side", self.hangup_side)
-        )
+        for name, enum in (
+            ("direction", Direction),
+            ("peer_kind", PeerKind),
+            ("disposition", Disposition),
+            ("hangup_side", HangupSide),
+        ):
+            object.__setattr__(self, name, require_member(enum, name, getattr(self, name)))
         require_text("party", self.party, min_len=0, max_len=PARTY_MAX_LEN)
         require_text("peer", self.peer, max_len=PARTY_MAX_LEN)
         require_aware("start", self.start)
@@ -151,7 +157,7 @@ class QueueEventEntry:
 
     def __post_init__(self) -> None:
         require_aware("time", self.time)
-        object.__setattr__(self, "event", _member(QueueEventType, "event", self.event))
+        object.__setattr__(self, "event", require_member(QueueEventType, "event", self.event))
         if self.call_id is not None:
             require_text("call_id", self.call_id, max_len=CALL_ID_MAX_LEN)
         _optional_name("queue", self.queue)
@@ -199,9 +205,9 @@ class CallHistory:
         if self.wait is not None:
             require_int("wait", self.wait, minimum=0)
         if self.survey is not None:
-            object.__setattr__(self, "survey", _member(SurveyResult, "survey", self.survey))
+            object.__setattr__(self, "survey", require_member(SurveyResult, "survey", self.survey))
         if self.survey_reason is not None:
-            reason = _member(SurveyReason, "survey_reason", self.survey_reason)
+            reason = require_member(SurveyReason, "survey_reason", self.survey_reason)
             object.__setattr__(self, "survey_reason", reason)
             if self.survey is not SurveyResult.UNSATISFIED:
                 raise ValidationError(
@@ -285,18 +291,7 @@ class HistoryService:
         """Write the whole call in one transaction; returns the CDR row id."""
         entry = call.cdr
         with db.atomic():
-            cdr = Cdr.create(
-                call_id=entry.call_id,
-                caller=entry.caller,
-                callee=entry.callee,
-                start=entry.start,
-                answer=entry.answer,
-                end=entry.end,
-                duration=entry.duration,
-                billsec=entry.billsec,
-                disposition=str(entry.disposition),
-                hangup_side=str(entry.hangup_side),
-            )
+            cdr = insert_cdr(entry)
             recording_ids = [
                 self._recordings.insert_row(
                     recording
@@ -379,15 +374,8 @@ class HistoryService:
         offset: int = 0,
     ) -> list[QueueEventView]:
         """Events with time_from <= time < time_to, oldest first (the order reports replay)."""
-        require_aware("from", time_from, optional=True)
-        require_aware("to", time_to, optional=True)
-        require_int("limit", limit, minimum=1, maximum=QUERY_MAX_LIMIT)
-        require_int("offset", offset, minimum=0)
-        query = QueueEvent.select()
-        if time_from is not None:
-            query = query.where(QueueEvent.time >= time_from)
-        if time_to is not None:
-            query = query.where(QueueEvent.time < time_to)
+        require_page(time_from, time_to, limit, offset, max_limit=QUERY_MAX_LIMIT)
+        query = in_window(QueueEvent.select(), QueueEvent.time, time_from, time_to)
         if queue is not None:
             _optional_name("queue", queue)
             query = query.where(QueueEvent.queue == queue)
@@ -395,7 +383,9 @@ class HistoryService:
             _optional_name("agent", agent)
             query = query.where(QueueEvent.agent == agent)
         if event is not None:
-            query = query.where(QueueEvent.event == str(_member(QueueEventType, "event", event)))
+            query = query.where(
+                QueueEvent.event == str(require_member(QueueEventType, "event", event))
+            )
         if call_id is not None:
             require_text("call_id", call_id, max_len=CALL_ID_MAX_LEN)
             query = query.where(QueueEvent.call_id == call_id)

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db.models import Ivr
-from .clock import Clock, utc_now
 from .configbase import (
     PROMPT_MAX_LEN,
     REQUIRED,
-    ConfigService,
+    DialPlanConfigService,
     bounded_int,
     destination_text,
     optional_text,
@@ -20,7 +19,7 @@ from .configbase import (
     require_name,
     require_number,
 )
-from .dialplan import REPEAT, DialPlan, ivr_edges
+from .dialplan import REPEAT, ivr_edges
 from .errors import ValidationError
 
 KEYS = "0123456789*#"
@@ -55,8 +54,9 @@ def _keys(value: Any) -> dict[str, str]:
     return keys
 
 
-class IvrService(ConfigService[IvrView]):
+class IvrService(DialPlanConfigService[IvrView]):
     kind = "ivr"
+    model = Ivr
     key_field = "name"
     fixed = frozenset({"name"})
     defaults = {
@@ -72,18 +72,8 @@ class IvrService(ConfigService[IvrView]):
         "invalid_destination": None,
     }
 
-    def __init__(self, plan: DialPlan, clock: Clock = utc_now):
-        super().__init__(clock)
-        self._plan = plan
-
-    def _query(self):
-        return Ivr.select().order_by(Ivr.name)
-
-    def _find(self, key: str | int) -> Ivr | None:
-        return Ivr.get_or_none(Ivr.name == str(key))
-
     def _values(self, row: Ivr) -> dict[str, Any]:
-        values = {name: getattr(row, name) for name in self.defaults}
+        values = super()._values(row)
         values["keys"] = json.loads(row.keys)
         return values
 
@@ -120,11 +110,7 @@ class IvrService(ConfigService[IvrView]):
 
     def _write(self, row: Ivr | None, values: dict[str, Any]) -> Ivr:
         columns = {**values, "keys": json.dumps(values["keys"])}
-        now = self._clock()
-        if row is None:
-            return Ivr.create(**columns, created_at=now, updated_at=now)
-        Ivr.update(**columns, updated_at=now).where(Ivr.id == row.id).execute()
-        return row
+        return self._store(row, columns)
 
     def _check_delete(self, values: dict[str, Any]) -> None:
         self._plan.require_unused(("ivr", values["name"]))

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..callcenter.strategies import DEFAULT_STRATEGY, STRATEGIES
 from ..db.models import Queue, QueueMember
-from .clock import Clock, utc_now
 from .configbase import (
     PROMPT_MAX_LEN,
     REQUIRED,
-    ConfigService,
+    DialPlanConfigService,
     bounded_int,
     destination_text,
     label_text,
@@ -20,20 +20,9 @@ from .configbase import (
     require_choice,
     require_number,
 )
-from .dialplan import DialPlan, queue_edges
+from .dialplan import queue_edges
 from .errors import ValidationError
 
-STRATEGIES = (
-    "ringall",
-    "random",
-    "rrmemory",
-    "linear",
-    "rrordered",
-    "leastcalled",
-    "fewestcalls",
-    "leastrecent",
-    "wrandom",
-)
 RECORDING_POLICIES = ("none", "all", "inbound", "outbound")
 PENALTY_MAX = 100
 _MEMBER_FIELDS = {"extension", "penalty"}
@@ -94,14 +83,15 @@ def _members(value: Any) -> list[dict[str, Any]]:
     return members
 
 
-class QueueService(ConfigService[QueueView]):
+class QueueService(DialPlanConfigService[QueueView]):
     kind = "queue"
+    model = Queue
     key_field = "number"
     fixed = frozenset({"number"})
     defaults = {
         "number": REQUIRED,
         "name": "",
-        "strategy": "ringall",
+        "strategy": DEFAULT_STRATEGY,
         "members": [],
         "timeout": 15,
         "retry": 5,
@@ -122,16 +112,6 @@ class QueueService(ConfigService[QueueView]):
         "voicemail": False,
         "survey": False,
     }
-
-    def __init__(self, plan: DialPlan, clock: Clock = utc_now):
-        super().__init__(clock)
-        self._plan = plan
-
-    def _query(self):
-        return Queue.select().order_by(Queue.number)
-
-    def _find(self, key: str | int) -> Queue | None:
-        return Queue.get_or_none(Queue.number == str(key))
 
     def _values(self, row: Queue) -> dict[str, Any]:
         values = {name: getattr(row, name) for name in self.defaults if name != "members"}
@@ -183,15 +163,12 @@ class QueueService(ConfigService[QueueView]):
 
     def _write(self, row: Queue | None, values: dict[str, Any]) -> Queue:
         columns = {name: value for name, value in values.items() if name != "members"}
-        now = self._clock()
-        if row is None:
-            row = Queue.create(**columns, created_at=now, updated_at=now)
-        else:
-            Queue.update(**columns, updated_at=now).where(Queue.id == row.id).execute()
+        stored = self._store(row, columns)
+        if row is not None:
             QueueMember.delete().where(QueueMember.queue == row).execute()
         for position, member in enumerate(values["members"]):
-            QueueMember.create(queue=row, position=position, **member)
-        return row
+            QueueMember.create(queue=stored, position=position, **member)
+        return stored
 
     def _check_delete(self, values: dict[str, Any]) -> None:
         self._plan.require_unused(("queue", values["number"]))

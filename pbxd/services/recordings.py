@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..db import db
 from ..db.models import CallLeg, Recording
@@ -142,6 +143,25 @@ def open_audio(base: Path, relative: str, filename: str, what: str) -> AudioFile
     return AudioFile(path=target, size=stat.st_size, filename=filename)
 
 
+def is_row_id(value: object) -> bool:
+    """Whether `value` can be a row id (SQLite's are positive 64-bit integers)."""
+    return isinstance(value, int) and 0 < value < 2**63
+
+
+def delete_with_file(base: Path, row: Any, what: str) -> None:
+    """Delete `row` and its file `base/row.path`, inside the caller's transaction: when the
+    file cannot go, the ValidationError raised rolls the row back (a missing file is gone)."""
+    row.delete_instance()
+    target = resolve_inside(base, row.path)
+    if target is not None:
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # rolls the row back
+            raise ValidationError(f"{what}: file cannot be deleted ({exc.strerror})") from exc
+
+
 def _optional_text(field: str, value: str | None, max_len: int) -> str | None:
     return None if value is None else require_text(field, value, max_len=max_len)
 
@@ -242,17 +262,7 @@ class RecordingService:
         a crash in between leaves a row marked unavailable, never a file nobody can find."""
         with db.atomic():
             row = self._row(recording_id, None)
-            row.delete_instance()
-            target = resolve_inside(self.directory, row.path)
-            if target is not None:
-                try:
-                    target.unlink()
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:  # rolls the row back
-                    raise ValidationError(
-                        f"recording {recording_id}: file cannot be deleted ({exc.strerror})"
-                    ) from exc
+            delete_with_file(self.directory, row, f"recording {recording_id}")
 
     def audio(self, recording_id: int, *, participant: str | None = None) -> AudioFile:
         row = self._row(recording_id, participant)
@@ -279,7 +289,7 @@ class RecordingService:
     def _row(self, recording_id: int, participant: str | None) -> Recording:
         row = (
             self._visible(participant).where(Recording.id == recording_id).first()
-            if isinstance(recording_id, int) and 0 < recording_id < 2**63
+            if is_row_id(recording_id)
             else None
         )
         if row is None:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db.models import RingGroup, RingGroupMember
-from .clock import Clock, utc_now
 from .configbase import (
     REQUIRED,
-    ConfigService,
+    DialPlanConfigService,
     bounded_int,
     destination_text,
     extension_list,
@@ -18,7 +17,7 @@ from .configbase import (
     require_choice,
     require_number,
 )
-from .dialplan import DialPlan, ring_group_edges
+from .dialplan import ring_group_edges
 
 STRATEGIES = ("ringall", "order")
 
@@ -33,8 +32,9 @@ class RingGroupView:
     failover: str | None  # destination when nobody answers; None = hang up
 
 
-class RingGroupService(ConfigService[RingGroupView]):
+class RingGroupService(DialPlanConfigService[RingGroupView]):
     kind = "ring_group"
+    model = RingGroup
     key_field = "number"
     fixed = frozenset({"number"})
     defaults = {
@@ -45,16 +45,6 @@ class RingGroupService(ConfigService[RingGroupView]):
         "timeout": 20,
         "failover": None,
     }
-
-    def __init__(self, plan: DialPlan, clock: Clock = utc_now):
-        super().__init__(clock)
-        self._plan = plan
-
-    def _query(self):
-        return RingGroup.select().order_by(RingGroup.number)
-
-    def _find(self, key: str | int) -> RingGroup | None:
-        return RingGroup.get_or_none(RingGroup.number == str(key))
 
     def _values(self, row: RingGroup) -> dict[str, Any]:
         members = (
@@ -93,15 +83,12 @@ class RingGroupService(ConfigService[RingGroupView]):
 
     def _write(self, row: RingGroup | None, values: dict[str, Any]) -> RingGroup:
         columns = {name: value for name, value in values.items() if name != "members"}
-        now = self._clock()
-        if row is None:
-            row = RingGroup.create(**columns, created_at=now, updated_at=now)
-        else:
-            RingGroup.update(**columns, updated_at=now).where(RingGroup.id == row.id).execute()
+        stored = self._store(row, columns)
+        if row is not None:
             RingGroupMember.delete().where(RingGroupMember.ring_group == row).execute()
         for position, extension in enumerate(values["members"]):
-            RingGroupMember.create(ring_group=row, extension=extension, position=position)
-        return row
+            RingGroupMember.create(ring_group=stored, extension=extension, position=position)
+        return stored
 
     def _check_delete(self, values: dict[str, Any]) -> None:
         self._plan.require_unused(("ring_group", values["number"]))

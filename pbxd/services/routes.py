@@ -10,9 +10,8 @@ from typing import Any
 
 from ..callcenter.timeconditions import parse_time_condition
 from ..db.models import InboundRoute
-from .clock import Clock, utc_now
-from .configbase import REQUIRED, ConfigService, destination_text
-from .dialplan import DialPlan, route_edges
+from .configbase import REQUIRED, DialPlanConfigService, destination_text
+from .dialplan import route_edges
 from .errors import Conflict, ValidationError
 
 ANY_DID = "*"
@@ -47,8 +46,9 @@ def _time_condition(value: Any) -> dict[str, Any] | None:
         raise ValidationError(str(exc), field="time_condition") from None
 
 
-class InboundRouteService(ConfigService[InboundRouteView]):
+class InboundRouteService(DialPlanConfigService[InboundRouteView]):
     kind = "inbound_route"
+    model = InboundRoute
     key_field = "id"
     defaults = {
         "did": REQUIRED,
@@ -56,10 +56,6 @@ class InboundRouteService(ConfigService[InboundRouteView]):
         "time_condition": None,
         "closed_destination": None,
     }
-
-    def __init__(self, plan: DialPlan, clock: Clock = utc_now):
-        super().__init__(clock)
-        self._plan = plan
 
     def route_for(self, did: str) -> InboundRouteView | None:
         """The route an outside call to `did` takes: its own, else the "*" route, else None."""
@@ -118,11 +114,7 @@ class InboundRouteService(ConfigService[InboundRouteView]):
             else None,
             "closed_destination": values["closed_destination"],
         }
-        now = self._clock()
-        if row is None:
-            return InboundRoute.create(**columns, created_at=now, updated_at=now)
-        InboundRoute.update(**columns, updated_at=now).where(InboundRoute.id == row.id).execute()
-        return row
+        return self._store(row, columns)
 
     def _check_delete(self, values: dict[str, Any]) -> None:
         """Nothing points at a route: it is where outside calls come in."""

@@ -43,6 +43,7 @@ def _host(value: Any) -> str:
 
 class TrunkService(ConfigService[TrunkView]):
     kind = "trunk"
+    model = Trunk
     key_field = "name"
     fixed = frozenset({"name"})
     defaults = {"name": REQUIRED, "host": REQUIRED, "port": SIP_PORT, "transport": "udp"}
@@ -67,15 +68,6 @@ class TrunkService(ConfigService[TrunkView]):
     def _forget_cache(self, kind: str, key: str, deleted: bool) -> None:
         self._by_host = None
 
-    def _query(self):
-        return Trunk.select().order_by(Trunk.name)
-
-    def _find(self, key: str | int) -> Trunk | None:
-        return Trunk.get_or_none(Trunk.name == str(key))
-
-    def _values(self, row: Trunk) -> dict[str, Any]:
-        return {name: getattr(row, name) for name in self.defaults}
-
     def _clean(self, values: dict[str, Any], *, old: dict[str, Any] | None) -> dict[str, Any]:
         return {
             "name": require_name("name", values["name"]),
@@ -95,11 +87,7 @@ class TrunkService(ConfigService[TrunkView]):
             )
 
     def _write(self, row: Trunk | None, values: dict[str, Any]) -> Trunk:
-        now = self._clock()
-        if row is None:
-            return Trunk.create(**values, created_at=now, updated_at=now)
-        Trunk.update(**values, updated_at=now).where(Trunk.id == row.id).execute()
-        return row
+        return self._store(row, values)
 
     def _check_delete(self, values: dict[str, Any]) -> None:
         """Nothing refers to a trunk by name."""

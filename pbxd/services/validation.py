@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from .errors import ValidationError
+
+EnumT = TypeVar("EnumT", bound=StrEnum)
 
 
 def require_text(field: str, value: Any, *, min_len: int = 1, max_len: int) -> str:
@@ -40,3 +43,28 @@ def require_aware(field: str, value: Any, *, optional: bool = False) -> datetime
     if value.utcoffset() is None:
         raise ValidationError(f"{field}: a UTC offset is required", field=field)
     return value
+
+
+def require_member(enum: type[EnumT], field: str, value: object) -> EnumT:
+    """The member of `enum` whose value is `value` (a member or its plain string)."""
+    try:
+        return enum(value)
+    except ValueError:
+        raise ValidationError(f"{field}: expected one of {', '.join(enum)}", field=field) from None
+
+
+def require_page(time_from: Any, time_to: Any, limit: Any, offset: Any, *, max_limit: int) -> None:
+    """The arguments of a history query: an optional time window and a page of rows."""
+    require_aware("from", time_from, optional=True)
+    require_aware("to", time_to, optional=True)
+    require_int("limit", limit, minimum=1, maximum=max_limit)
+    require_int("offset", offset, minimum=0)
+
+
+def in_window(query: Any, column: Any, time_from: datetime | None, time_to: datetime | None) -> Any:
+    """`query` narrowed to the rows with time_from <= column < time_to (a bound may be None)."""
+    if time_from is not None:
+        query = query.where(column >= time_from)
+    if time_to is not None:
+        query = query.where(column < time_to)
+    return query

@@ -15,7 +15,14 @@ from pathlib import Path
 from ..db import db
 from ..db.models import VoicemailMessage
 from .errors import NotFound, ValidationError
-from .recordings import AudioFile, open_audio, resolve_inside, safe_relative_path
+from .recordings import (
+    AudioFile,
+    delete_with_file,
+    is_row_id,
+    open_audio,
+    resolve_inside,
+    safe_relative_path,
+)
 from .validation import require_aware, require_text
 
 # A box is an extension's or a queue's number (docs/CALLCENTER.md, `voicemail:1001`).
@@ -118,17 +125,7 @@ class VoicemailService:
         """Row and file together; the row stays when the file cannot go."""
         with db.atomic():
             row = self._row(box, message_id)
-            row.delete_instance()
-            target = resolve_inside(self.directory, row.path)
-            if target is not None:
-                try:
-                    target.unlink()
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    raise ValidationError(
-                        f"message {message_id}: file cannot be deleted ({exc.strerror})"
-                    ) from exc
+            delete_with_file(self.directory, row, f"message {message_id}")
 
     def audio(self, box: str, message_id: int) -> AudioFile:
         row = self._row(box, message_id)
@@ -145,7 +142,7 @@ class VoicemailService:
             VoicemailMessage.get_or_none(
                 (VoicemailMessage.id == message_id) & (VoicemailMessage.box == box)
             )
-            if isinstance(message_id, int) and 0 < message_id < 2**63
+            if is_row_id(message_id)
             else None
         )
         if row is None:

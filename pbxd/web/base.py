@@ -117,12 +117,7 @@ class BaseHandler(RequestHandler):
         self, fields: Mapping[str, type], *, required: Collection[str] = ()
     ) -> dict[str, Any]:
         """The body as a JSON object holding only `fields` (name -> type), `required` present."""
-        try:
-            data = json.loads(self.request.body, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise BadJson("request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InvalidRequest("request body: expected a JSON object")
+        data = self.json_object()
         for name in data:
             if name not in fields:
                 raise InvalidRequest(f"{name}: unknown field", field=name)
@@ -135,6 +130,18 @@ class BaseHandler(RequestHandler):
                 isinstance(value, bool) and expected is not bool
             ):
                 raise InvalidRequest(f"{name}: expected {_JSON_TYPES[expected]}", field=name)
+        return data
+
+    def json_object(self, *, empty_ok: bool = False) -> dict[str, Any]:
+        """The body as a JSON object, fields unchecked; an empty body is `{}` if `empty_ok`."""
+        if empty_ok and not self.request.body.strip():
+            return {}
+        try:
+            data = json.loads(self.request.body, parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise BadJson("request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidRequest("request body: expected a JSON object")
         return data
 
     def query_params(self, allowed: Collection[str]) -> dict[str, str]:

@@ -5,14 +5,13 @@ his own extension only, a supervisor or admin on any)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..services import AgentView, Role
 from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, ANY_ROLE, BaseHandler
-from .errors import BadJson, Forbidden, InvalidRequest
+from .errors import Forbidden, InvalidRequest
 from .schemas import iso_utc
 
 
@@ -35,25 +34,10 @@ def agent_json(view: AgentView) -> dict[str, Any]:
     return {**view_json(view), "logged_in": view.logged_in}
 
 
-class _JsonObjectMixin(BaseHandler):
-    def json_object(self, *, empty_ok: bool = False) -> dict[str, Any]:
-        """The body as a JSON object; its fields are checked by the service, which accepts
-        null for optional ones (BaseHandler.json_body does not)."""
-        if empty_ok and not self.request.body.strip():
-            return {}
-        try:
-            data = json.loads(self.request.body, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise BadJson("request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise InvalidRequest("request body: expected a JSON object")
-        return data
-
-
 # --- configuration: one collection and one item handler per kind -----------------------------
 
 
-class ConfigCollectionHandler(_JsonObjectMixin):
+class ConfigCollectionHandler(BaseHandler):
     access = {"GET": ADMIN_OR_SUPERVISOR, "POST": ADMIN_ONLY}
     service_name: ClassVar[str]  # attribute of Services
     path: ClassVar[str]  # this collection's URL
@@ -69,7 +53,7 @@ class ConfigCollectionHandler(_JsonObjectMixin):
         self.reply(view_json(view), status=201)
 
 
-class ConfigItemHandler(_JsonObjectMixin):
+class ConfigItemHandler(BaseHandler):
     access = {"GET": ADMIN_OR_SUPERVISOR, "PUT": ADMIN_ONLY, "DELETE": ADMIN_ONLY}
     service_name: ClassVar[str]
 
@@ -93,52 +77,33 @@ def _key(path: dict[str, str]) -> str:
     return value
 
 
-class QueuesHandler(ConfigCollectionHandler):
-    service_name, path, key_field = "queues", "/api/v1/queues", "number"
+def config_handlers(
+    kind: str, service_name: str, path: str, key_field: str
+) -> tuple[type[ConfigCollectionHandler], type[ConfigItemHandler]]:
+    """The collection handler (`<kind>sHandler`, at `path`) and the item handler
+    (`<kind>Handler`) of one configuration kind, served by `Services.<service_name>`; a
+    created object's Location names it by its `key_field`."""
+    collection = type(
+        f"{kind}sHandler",
+        (ConfigCollectionHandler,),
+        {"service_name": service_name, "path": path, "key_field": key_field},
+    )
+    item = type(f"{kind}Handler", (ConfigItemHandler,), {"service_name": service_name})
+    return collection, item
 
 
-class QueueHandler(ConfigItemHandler):
-    service_name = "queues"
-
-
-class RingGroupsHandler(ConfigCollectionHandler):
-    service_name, path, key_field = "ring_groups", "/api/v1/ring-groups", "number"
-
-
-class RingGroupHandler(ConfigItemHandler):
-    service_name = "ring_groups"
-
-
-class ConferencesHandler(ConfigCollectionHandler):
-    service_name, path, key_field = "conferences", "/api/v1/conferences", "number"
-
-
-class ConferenceHandler(ConfigItemHandler):
-    service_name = "conferences"
-
-
-class IvrsHandler(ConfigCollectionHandler):
-    service_name, path, key_field = "ivrs", "/api/v1/ivrs", "name"
-
-
-class IvrHandler(ConfigItemHandler):
-    service_name = "ivrs"
-
-
-class InboundRoutesHandler(ConfigCollectionHandler):
-    service_name, path, key_field = "inbound_routes", "/api/v1/inbound-routes", "id"
-
-
-class InboundRouteHandler(ConfigItemHandler):
-    service_name = "inbound_routes"
-
-
-class TrunksHandler(ConfigCollectionHandler):
-    service_name, path, key_field = "trunks", "/api/v1/trunks", "name"
-
-
-class TrunkHandler(ConfigItemHandler):
-    service_name = "trunks"
+QueuesHandler, QueueHandler = config_handlers("Queue", "queues", "/api/v1/queues", "number")
+RingGroupsHandler, RingGroupHandler = config_handlers(
+    "RingGroup", "ring_groups", "/api/v1/ring-groups", "number"
+)
+ConferencesHandler, ConferenceHandler = config_handlers(
+    "Conference", "conferences", "/api/v1/conferences", "number"
+)
+IvrsHandler, IvrHandler = config_handlers("Ivr", "ivrs", "/api/v1/ivrs", "name")
+InboundRoutesHandler, InboundRouteHandler = config_handlers(
+    "InboundRoute", "inbound_routes", "/api/v1/inbound-routes", "id"
+)
+TrunksHandler, TrunkHandler = config_handlers("Trunk", "trunks", "/api/v1/trunks", "name")
 
 
 # --- agents ----------------------------------------------------------------------------------
@@ -151,7 +116,7 @@ class AgentsHandler(BaseHandler):
         self.reply({"items": [agent_json(view) for view in self.services.agents.list()]})
 
 
-class _OwnAgentHandler(_JsonObjectMixin):
+class _OwnAgentHandler(BaseHandler):
     """An agent acts on the extension linked to his user only; supervisors and admins on any."""
 
     def check_agent(self, extension: str) -> None:
@@ -171,8 +136,11 @@ class AgentHandler(_OwnAgentHandler):
         self.reply(agent_json(self.services.agents.get(extension)))
 
 
-class AgentLoginHandler(_OwnAgentHandler):
+class _AgentQueuesHandler(_OwnAgentHandler):
+    """Log in or out of the queues listed in an optional `{"queues": [...]}` body."""
+
     access = {"POST": ANY_ROLE}
+    action: ClassVar[str]  # the AgentService method: "login" or "logout"
 
     def post(self, extension: str) -> None:
         self.check_agent(extension)
@@ -181,20 +149,15 @@ class AgentLoginHandler(_OwnAgentHandler):
         queues = body.get("queues")
         if "queues" in body and not isinstance(queues, list):
             raise InvalidRequest("queues: expected an array of queue numbers", field="queues")
-        self.reply(agent_json(self.services.agents.login(extension, queues)))
+        self.reply(agent_json(getattr(self.services.agents, self.action)(extension, queues)))
 
 
-class AgentLogoutHandler(_OwnAgentHandler):
-    access = {"POST": ANY_ROLE}
+class AgentLoginHandler(_AgentQueuesHandler):
+    action = "login"
 
-    def post(self, extension: str) -> None:
-        self.check_agent(extension)
-        body = self.json_object(empty_ok=True)
-        _only(body, "queues")
-        queues = body.get("queues")
-        if "queues" in body and not isinstance(queues, list):
-            raise InvalidRequest("queues: expected an array of queue numbers", field="queues")
-        self.reply(agent_json(self.services.agents.logout(extension, queues)))
+
+class AgentLogoutHandler(_AgentQueuesHandler):
+    action = "logout"
 
 
 class AgentPauseHandler(_OwnAgentHandler):
@@ -223,7 +186,3 @@ def _only(body: dict[str, Any], *allowed: str) -> None:
     for name in body:
         if name not in allowed:
             raise InvalidRequest(f"{name}: unknown field", field=name)
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")

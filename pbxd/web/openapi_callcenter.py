@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..callcenter.strategies import DEFAULT_STRATEGY, STRATEGIES
+
 _ADMIN = ["admin"]
 _READERS = ["admin", "supervisor"]
 _ALL = ["admin", "supervisor", "agent"]
@@ -71,20 +73,7 @@ _KINDS: dict[str, tuple[str, str, str, dict, dict[str, Any], list[str], list[str
         {
             "number": _NUMBER,
             "name": _LABEL,
-            "strategy": {
-                "enum": [
-                    "ringall",
-                    "random",
-                    "rrmemory",
-                    "linear",
-                    "rrordered",
-                    "leastcalled",
-                    "fewestcalls",
-                    "leastrecent",
-                    "wrandom",
-                ],
-                "default": "ringall",
-            },
+            "strategy": {"enum": list(STRATEGIES), "default": DEFAULT_STRATEGY},
             "members": {
                 "type": "array",
                 "description": "static members (logged in for good), existing extensions",

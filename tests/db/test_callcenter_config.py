@@ -4,11 +4,7 @@ extensions, listeners, and a kill -9 right after a 201."""
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
 import subprocess
-import sys
 import textwrap
 import time
 import urllib.request
@@ -17,11 +13,11 @@ from pathlib import Path
 import pytest
 from peewee import IntegrityError
 
-from pbxd.db import close_database, db, open_database
+from pbxd.db import db
 from pbxd.db.models import Agent, Queue, QueueMember, User
 from pbxd.services import Conflict, InUse, NotFound, Role, Services, ValidationError
 
-from .conftest import FakeClock
+from .conftest import FakeClock, killed_afterwards, read_until, reopened_database
 
 
 @pytest.fixture
@@ -130,15 +126,7 @@ SERVER = textwrap.dedent(
 
 
 def _read_port(process: subprocess.Popen, deadline: float) -> int:
-    seen = b""
-    fd = process.stdout.fileno()
-    while b"\n" not in seen:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"server did not start in time; got {seen!r}"
-        chunk = os.read(fd, 4096)
-        assert chunk, f"server exited early; got {seen!r}"
-        seen += chunk
-    word, port = seen.split(b"\n")[0].split()
+    word, port = read_until(process, b"\n", deadline).split(b"\n")[0].split()
     assert word == b"port"
     return int(port)
 
@@ -153,13 +141,7 @@ def _post(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:
 
 
 def test_a_201_survives_kill_9(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        bufsize=0,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    try:
+    with killed_afterwards(SERVER, tmp_path) as process:
         port = _read_port(process, time.monotonic() + 30)
         base = f"http://127.0.0.1:{port}/api/v1"
         _, login = _post(
@@ -167,15 +149,6 @@ def test_a_201_survives_kill_9(tmp_path: Path) -> None:
         )
         status, queue = _post(f"{base}/queues", {"number": "600", "name": "Sales"}, login["token"])
         assert (status, queue["number"]) == (201, "600")
-    finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        process.stdout.close()
-    assert process.returncode == -signal.SIGKILL
 
-    open_database(tmp_path / "pbxd.sqlite3")
-    try:
-        assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with reopened_database(tmp_path / "pbxd.sqlite3"):
         assert [(row.number, row.name) for row in Queue.select()] == [("600", "Sales")]
-    finally:
-        close_database()

@@ -13,6 +13,8 @@ import pbxd.db.models as live_models
 from pbxd.db import SchemaTooNew, close_database, db, open_database
 from pbxd.db.models import ApiToken, Cdr, Extension, User
 
+from .conftest import assert_models_match_schema
+
 # m0002: call-center configuration (and user.extension, covered by User)
 CALLCENTER_MODELS = (
     live_models.Queue,
@@ -47,14 +49,7 @@ def test_open_creates_schema_and_records_version(db_path: Path) -> None:
 
 
 def test_live_models_match_migrated_schema(db_path: Path) -> None:
-    for model in (User, ApiToken, Extension, Cdr, *CALLCENTER_MODELS):
-        table = model._meta.table_name
-        columns = {column.name: column for column in db.get_columns(table)}
-        fields = {field.column_name: field for field in model._meta.sorted_fields}
-        assert set(columns) == set(fields), table
-        for name, field in fields.items():
-            if not field.primary_key:
-                assert columns[name].null == field.null, f"{table}.{name}"
+    assert_models_match_schema((User, ApiToken, Extension, Cdr, *CALLCENTER_MODELS))
     cdr_indexes = {index.name for index in db.get_indexes("cdr")}
     assert {"cdr_start", "cdr_caller_start", "cdr_callee_start"} <= cdr_indexes
 

@@ -3,10 +3,6 @@ indexes, and what a kill -9 in the middle of a call's write leaves behind."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +13,7 @@ from pathlib import Path
 import pytest
 from peewee import IntegrityError
 
-from pbxd.db import close_database, db, open_database
+from pbxd.db import db
 from pbxd.db.models import CallDetail, CallLeg, Cdr, QueueEvent, Recording, VoicemailMessage
 from pbxd.services import (
     NotFound,
@@ -30,10 +26,21 @@ from pbxd.services import (
 from pbxd.services.cdr import Disposition
 from pbxd.services.history import QueueEventType, SurveyReason, SurveyResult
 
+from .conftest import assert_models_match_schema, killed_afterwards, read_until, reopened_database
 from .historydata import T0, queue_call, write_wav
-from .test_crash import wait_for
 
 HISTORY_MODELS = (Recording, CallDetail, CallLeg, QueueEvent, VoicemailMessage)
+
+
+# The rows of one queue call (historydata.queue_call) with one recording.
+ONE_CALL = {
+    "cdr": 1,
+    "recording": 1,
+    "call_detail": 1,
+    "call_leg": 2,
+    "queue_event": 4,
+    "voicemail_message": 0,
+}
 
 
 def counts() -> dict[str, int]:
@@ -41,14 +48,7 @@ def counts() -> dict[str, int]:
 
 
 def test_live_history_models_match_migrated_schema(db_path: Path) -> None:
-    for model in HISTORY_MODELS:
-        table = model._meta.table_name
-        columns = {column.name: column for column in db.get_columns(table)}
-        fields = {field.column_name: field for field in model._meta.sorted_fields}
-        assert set(columns) == set(fields), table
-        for name, field in fields.items():
-            if not field.primary_key:
-                assert columns[name].null == field.null, f"{table}.{name}"
+    assert_models_match_schema(HISTORY_MODELS)
     assert {"queue_event_time", "queue_event_queue_time", "queue_event_agent_time"} <= {
         index.name for index in db.get_indexes("queue_event")
     }
@@ -59,14 +59,7 @@ def test_a_whole_call_is_written_and_read_back(services: Services, tmp_path: Pat
     call = queue_call(0, recording="2024/05/01/call-0.wav", recordings_dir=tmp_path / "recordings")
     cdr_id = services.history.record_call(call)
 
-    assert counts() == {
-        "cdr": 1,
-        "recording": 1,
-        "call_detail": 1,
-        "call_leg": 2,
-        "queue_event": 4,
-        "voicemail_message": 0,
-    }
+    assert counts() == ONE_CALL
     legs = services.history.call_legs("call-0@pbx")
     assert [(leg.leg, leg.direction, leg.peer_kind, leg.peer) for leg in legs.legs] == [
         ("a", "inbound", "trunk", "telecom"),
@@ -286,33 +279,11 @@ WRITER = textwrap.dedent(
 def test_kill_9_mid_call_keeps_committed_calls_whole_and_drops_the_open_one(
     tmp_path: Path,
 ) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        bufsize=0,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    try:
-        wait_for(process, b"committed\nin transaction\n", time.monotonic() + 30)
-    finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-        process.stdout.close()
-    assert process.returncode == -signal.SIGKILL
+    with killed_afterwards(WRITER, tmp_path) as process:
+        read_until(process, b"committed\nin transaction\n", time.monotonic() + 30)
 
-    open_database(tmp_path / "pbxd.sqlite3")
-    try:
-        assert db.execute_sql("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert counts() == {
-            "cdr": 1,
-            "recording": 1,
-            "call_detail": 1,
-            "call_leg": 2,
-            "queue_event": 4,
-            "voicemail_message": 0,
-        }
+    with reopened_database(tmp_path / "pbxd.sqlite3"):
+        assert counts() == ONE_CALL
         assert {
             row.call_id for model in (Cdr, CallLeg, QueueEvent, Recording) for row in model.select()
         } == {"call-0@pbx"}
-    finally:
-        close_database()

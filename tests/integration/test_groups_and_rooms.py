@@ -144,3 +144,31 @@ def test_agent_logs_in_and_pauses_from_the_phone(pbxd: PbxdProcess, tmp_path: Pa
     # *45 alone logs in to every queue (602 of the test before is one too)
     assert "603" in [q["queue"] for q in state["queues"]], state
     assert state["paused"] is True, state
+
+
+def test_a_moderated_room_waits_for_its_moderator_and_ends_with_him(
+    pbxd: PbxdProcess, tmp_path: Path
+) -> None:
+    member = make_phone(pbxd, tmp_path, "4501", 500.0, hangup_after=30.0)
+    moderator = make_phone(pbxd, tmp_path, "4502", 900.0, hangup_after=6.0)
+    pbxd.api("POST", "/api/v1/conferences", {"number": "801", "moderator_pin": "9999"},
+             expect=201)  # fmt: skip
+    try:
+        for phone in (member, moderator):
+            phone.start()
+            phone.wait_registered()
+        member.call("801")
+        member.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
+        time.sleep(0.5)
+        member.dtmf("#")  # no PIN of his own: a member
+        time.sleep(3.0)  # music on hold until the moderator comes
+        moderator.call("801")
+        moderator.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
+        time.sleep(0.5)
+        moderator.dtmf("9999#")
+        moderator.wait_for("call_ended", timeout=20)
+        ended = member.wait_for("call_ended", timeout=10)  # closed with the moderator
+    finally:
+        stop_phones(member, moderator)
+    assert ended["measured_seconds"] < 25, ended  # not his own 30 s hang-up
+    assert abs(heard(tmp_path, "4502", skip=3.0) - 500) < TOLERANCE_HZ

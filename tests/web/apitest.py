@@ -8,6 +8,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from tornado.httpclient import HTTPResponse
 from tornado.testing import AsyncHTTPTestCase
@@ -100,6 +101,24 @@ class ApiTestCase(AsyncHTTPTestCase):
         )
         assert status == 200, data
         return data["token"]
+
+    def create_extensions(self, *numbers: str, label: str = "Agent") -> None:
+        for number in numbers:
+            self.services.extensions.create(number, f"{label} {number}", f"secret-{number}-pw")
+
+    def user_token(self, role: Role, extension: str | None = None, name: str = "") -> str:
+        """A token of a new user with `role`, linked to `extension`."""
+        username = name or f"{role}-{extension or 'x'}"
+        self.services.users.create_user(username, f"{username}-pass", role, extension=extension)
+        return self.login(username, f"{username}-pass")
+
+    def assert_bad_params(self, path: str, cases: list[tuple[dict, str]], token: str) -> None:
+        """Each query string in `cases` is refused with a 400 naming its field."""
+        for params, field in cases:
+            result = self.call("GET", f"{path}?{urlencode(params)}", token=token)
+            error = self.assert_error(result, 400, "invalid")
+            assert error["field"] == field, (params, error)
+            assert field in error["message"], (params, error)
 
     def token_for(self, role: Role) -> str:
         username = f"{role}-user"

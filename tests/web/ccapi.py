@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pbxd.services import Role
-
 from .apitest import ApiTestCase
 
 EXTENSIONS = ("1001", "1002", "1003")
@@ -15,8 +13,7 @@ class CallCenterApiTestCase(ApiTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.token = self.login()
-        for number in EXTENSIONS:
-            self.services.extensions.create(number, f"Agent {number}", f"secret-{number}-pw")
+        self.create_extensions(*EXTENSIONS)
 
     def create(self, path: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
         status, data, _ = self.call("POST", path, body, token=token or self.token)
@@ -41,7 +38,9 @@ class CallCenterApiTestCase(ApiTestCase):
             assert error.get("field") == field, error
         return error["message"]
 
-    def user_token(self, role: Role, extension: str | None = None, name: str = "") -> str:
-        username = name or f"{role}-{extension or 'x'}"
-        self.services.users.create_user(username, f"{username}-pass", role, extension=extension)
-        return self.login(username, f"{username}-pass")
+    def assert_invalid(self, path: str, cases: list[tuple[dict, str, str]]) -> None:
+        """Each body in `cases` is refused by POST `path` with a 400 naming the field, the
+        message containing the words given."""
+        for body, field, words in cases:
+            message = self.error("POST", path, body, 400, "invalid", field)
+            assert words in message, (body, message)

@@ -102,9 +102,7 @@ class QueuesApiTest(CallCenterApiTestCase):
             ({**base, "welcome_prompt": " "}, "welcome_prompt", "blank"),
             ({**base, "colour": "red"}, "colour", "unknown field"),
         ]
-        for body, field, words in cases:
-            message = self.error("POST", QUEUES, body, 400, "invalid", field)
-            assert words in message, (body, message)
+        self.assert_invalid(QUEUES, cases)
         assert self.call("GET", QUEUES, token=self.token)[1] == {"items": []}
 
     def test_numbers_are_unique_across_the_dial_plan(self) -> None:

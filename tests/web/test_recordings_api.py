@@ -29,8 +29,7 @@ class RecordingsApiTest(ApiTestCase):
         super().setUp()
         self.admin = self.login()
         self.recordings = self.data_dir / "recordings"
-        for number in ("1001", "1002", "1003"):
-            self.services.extensions.create(number, f"Agent {number}", f"secret-{number}-xyz")
+        self.create_extensions("1001", "1002", "1003")
         # Five queue calls, agents 1001/1002 alternating; minute 3 is 5 s long (3 chunks).
         for minute, agent in enumerate(["1001", "1002", "1001", "1002", "1001"]):
             self.services.history.record_call(
@@ -46,8 +45,7 @@ class RecordingsApiTest(ApiTestCase):
         self.ids = {view.start.minute: view.id for view in self.services.recordings.search().items}
 
     def agent(self, username: str, extension: str | None) -> str:
-        self.services.users.create_user(username, "agent-password", Role.AGENT, extension=extension)
-        return self.login(username, "agent-password")
+        return self.user_token(Role.AGENT, extension, name=username)
 
     def search(self, token: str, **params: str) -> dict:
         status, data, _ = self.call("GET", "/api/v1/recordings?" + urlencode(params), token=token)
@@ -96,14 +94,13 @@ class RecordingsApiTest(ApiTestCase):
         ) == [3, 2]
 
     def test_bad_search_parameters_name_the_field(self) -> None:
-        for params, field in [
+        cases = [
             ({"from": "monday"}, "from"),
             ({"limit": "0"}, "limit"),
             ({"limit": "1001"}, "limit"),
             ({"path": "x"}, "path"),
-        ]:
-            result = self.call("GET", "/api/v1/recordings?" + urlencode(params), token=self.admin)
-            assert self.assert_error(result, 400, "invalid")["field"] == field
+        ]
+        self.assert_bad_params("/api/v1/recordings", cases, self.admin)
 
     # -- audio --
 
@@ -154,26 +151,19 @@ class RecordingsApiTest(ApiTestCase):
     def test_paths_outside_the_recordings_directory_are_never_served(self) -> None:
         secret = write_wav(self.data_dir / "outside.wav", 0.2)  # valid audio, wrong place
         # A row pointing outside (written by a bug, not through the service), and a symlink.
-        bad = Recording.create(
-            path="../outside.wav",
-            format="wav-pcm16",
-            channels=1,
-            duration=1.0,
-            size=10,
-            start=T0,
-            caller="1",
-            callee="2",
-        )
         os.symlink(secret, self.recordings / "link.wav")
-        link = Recording.create(
-            path="link.wav",
-            format="wav-pcm16",
-            channels=1,
-            duration=1.0,
-            size=10,
-            start=T0,
-            caller="1",
-            callee="2",
+        bad, link = (
+            Recording.create(
+                path=path,
+                format="wav-pcm16",
+                channels=1,
+                duration=1.0,
+                size=10,
+                start=T0,
+                caller="1",
+                callee="2",
+            )
+            for path in ("../outside.wav", "link.wav")
         )
         for row in (bad, link):
             result = self.call("GET", f"/api/v1/recordings/{row.id}/audio", token=self.admin)

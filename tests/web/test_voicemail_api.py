@@ -13,8 +13,7 @@ class VoicemailApiTest(ApiTestCase):
         super().setUp()
         self.admin = self.login()
         self.boxes = self.data_dir / "voicemail"
-        for number in ("1001", "1002"):
-            self.services.extensions.create(number, f"User {number}", f"secret-{number}-xyz")
+        self.create_extensions("1001", "1002", label="User")
         self.ids = []
         for minute, (box, caller) in enumerate(
             [("1001", "13800138000"), ("1001", "1002"), ("1002", "1001")]
@@ -27,8 +26,7 @@ class VoicemailApiTest(ApiTestCase):
             self.ids.append(view.id)
 
     def user(self, username: str, role: Role, extension: str | None) -> str:
-        self.services.users.create_user(username, "user-password", role, extension=extension)
-        return self.login(username, "user-password")
+        return self.user_token(role, extension, name=username)
 
     def test_box_lists_messages_newest_first_with_counts(self) -> None:
         status, data, _ = self.call("GET", "/api/v1/voicemail/1001", token=self.admin)
