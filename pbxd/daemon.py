@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pbxd.call.apps.queues import QueueFinished
 from pbxd.call.auth_guard import AuthGuard
-from pbxd.call.b2bua import B2bua
+from pbxd.call.b2bua import B2bua, CallRecording
 from pbxd.call.dialplan import CallCenterRuntime
-from pbxd.call.history import queue_call_history, queue_event_entry
+from pbxd.call.history import extension_call_history, queue_call_history, queue_event_entry
 from pbxd.call.legs import LegManager
 from pbxd.call.pbx import Pbx
 from pbxd.call.sipcore import SipCore
@@ -120,6 +120,8 @@ class Daemon:
             legs=self.legs,
             applications=self.callcenter.application,
             trunk_calls=self.callcenter.trunk_call,
+            should_record=self._should_record,
+            recordings_dir=settings.data_dir / RECORDINGS_DIR,
         )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
         services.extensions.subscribe(self._on_extension_change)
@@ -155,10 +157,20 @@ class Daemon:
             "media": self.media.status(),
         }
 
-    def _record_call(self, entry: CdrEntry) -> None:
+    def _record_call(self, entry: CdrEntry, recording: CallRecording | None = None) -> None:
         # SQLite commits with fsync: keep them off the event loop, in order, on one thread.
-        future = self._db_writer.submit(self.services.cdr.record, entry)
-        future.add_done_callback(_log_failure)
+        if recording is None:
+            future = self._db_writer.submit(self.services.cdr.record, entry)
+            future.add_done_callback(_log_failure)
+            return
+        recordings_dir = self.settings.data_dir / RECORDINGS_DIR
+
+        def write(_=None) -> None:  # once the recording is complete on disk
+            history = extension_call_history(entry, recording, recordings_dir)
+            future = self._db_writer.submit(self.services.history.record_call, history)
+            future.add_done_callback(_log_failure)
+
+        recording.recorder.completed.add_done_callback(write)
 
     def _queue_call_finished(self, finished: QueueFinished) -> None:
         """A caller's passage through a queue: CDR, queue events, recording, survey, once the
@@ -180,6 +192,11 @@ class Daemon:
             write()
         else:
             recorder.completed.add_done_callback(write)
+
+    def _should_record(self, caller: str, callee: str) -> bool:
+        """The caller's policy covers his outbound calls, the callee's his inbound ones."""
+        policy = self.services.extensions.recording_policy
+        return policy(caller) in ("all", "outbound") or policy(callee) in ("all", "inbound")
 
     def _agent_events(self, events: list) -> None:
         offset = time.time() - asyncio.get_running_loop().time()

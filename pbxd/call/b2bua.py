@@ -17,8 +17,10 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pbxd.media.dtmf import DtmfParseError, parse_info_body
+from pbxd.media.recorder import Recorder, RecorderError
 from pbxd.media.session import CallMedia, MediaFactory
 from pbxd.services.cdr import CdrEntry
 from pbxd.sip.dialog import Dialog, DialogId, new_call_id, new_tag
@@ -59,6 +61,14 @@ class CallState(enum.Enum):
     ENDED = "ended"
 
 
+@dataclass(frozen=True)
+class CallRecording:
+    """A call being recorded by its extensions' policy: completed when the call ends."""
+
+    recorder: Recorder
+    started: datetime
+
+
 @dataclass
 class Leg:
     """One answered side of a call: its dialog and where its requests go."""
@@ -95,6 +105,7 @@ class Call:
     ring_timer: asyncio.TimerHandle | None = None
     early_media_sent: bool = False
     ringing_sent: bool = False
+    recording: CallRecording | None = None
 
     def other(self, leg: Leg) -> Leg:
         other = self.callee_leg if leg is self.caller_leg else self.caller_leg
@@ -110,12 +121,14 @@ class B2bua:
         registrar: Registrar,
         extension_exists: Callable[[str], bool],
         media: MediaFactory,
-        on_call_end: Callable[[CdrEntry], None],
+        on_call_end: Callable[[CdrEntry, CallRecording | None], None],
         *,
         ring_timeout: float = RING_TIMEOUT,
         legs: LegManager | None = None,
         applications: Callable[[str], LocalApplication | None] = lambda number: None,
         trunk_calls: Callable[[Request, Peer], LocalApplication | None] = lambda r, p: None,
+        should_record: Callable[[str, str], bool] = lambda caller, callee: False,
+        recordings_dir: Path | None = None,
     ):
         self.core = core
         self.guard = guard
@@ -130,6 +143,9 @@ class B2bua:
         self.applications = applications
         # An INVITE from a trunk peer (static IP, no digest): the inbound routes take it.
         self.trunk_calls = trunk_calls
+        # The recording policies of the two extensions (caller's outbound, callee's inbound).
+        self.should_record = should_record
+        self.recordings_dir = recordings_dir
         self.calls: dict[int, Call] = {}
         self._legs: dict[DialogId, tuple[Call, Leg]] = {}
         self._ids = itertools.count(1)
@@ -206,7 +222,8 @@ class B2bua:
                     now,
                     Disposition.FAILED,
                     HangupSide.SYSTEM,
-                )
+                ),
+                None,
             )
             raise NotFound(f"no extension {target}")
         if request.content_type != SDP or not request.body:
@@ -368,6 +385,25 @@ class B2bua:
         self._cancel_ring_timer(call)
         self.core.respond(call.server_tx, ok)
         log.info("call %s answered", call.id)
+        self._start_recording(call)
+
+    def _start_recording(self, call: Call) -> None:
+        if self.recordings_dir is None or not self.should_record(call.caller, call.callee):
+            return
+        assert call.media is not None
+        bridge = call.media.endpoints["caller"].bridge
+        if bridge is None:
+            return
+        started = datetime.now(UTC)
+        name = f"{started:%H%M%S}-{call.caller}-{call.callee}-{call.id}.wav"
+        path = self.recordings_dir / f"{started:%Y/%m/%d}" / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            recorder = self.media.engine.record(bridge, path, "wav-pcm16", channels=2)
+        except (OSError, RecorderError) as exc:  # the call goes on unrecorded
+            log.error("call %s: cannot record: %s", call.id, exc)
+            return
+        call.recording = CallRecording(recorder, started)
 
     def _ring_timeout(self, call: Call) -> None:
         call.ring_timer = None
@@ -529,7 +565,7 @@ class B2bua:
             side,
         )
         log.info("call %s ended: %s by %s", call.id, disposition.value, side.value)
-        self.on_call_end(record)
+        self.on_call_end(record, call.recording)
 
     @staticmethod
     def _cancel_ring_timer(call: Call) -> None:

@@ -108,3 +108,22 @@ def queue_call_history(
         events=tuple(events),
         recordings=tuple(recordings),
     )
+
+
+def extension_call_history(cdr, recording, recordings_dir: Path) -> CallHistory:
+    """An extension-to-extension call recorded by the extensions' policy."""
+    recorder = recording.recorder
+    recordings = ()
+    if recorder.completed.done() and recorder.completed.exception() is None:
+        recordings = (
+            RecordingEntry(
+                path=str(recorder.path.relative_to(recordings_dir)),
+                format=RECORDING_FORMAT,
+                channels=recorder.channels,
+                duration=round(recorder.duration, 2),
+                start=recording.started,
+                caller=cdr.caller,
+                callee=cdr.callee,
+            ),
+        )
+    return CallHistory(cdr=cdr, recordings=recordings)

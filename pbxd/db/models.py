@@ -52,6 +52,9 @@ class Extension(BaseModel):
     secret = TextField()
     created_at = UtcDateTimeField()
     updated_at = UtcDateTimeField()
+    recording = TextField(
+        default="none"
+    )  # none | all | inbound | outbound (calls it takes part in)
 
     class Meta:
         table_name = "extension"

@@ -46,6 +46,18 @@ class ExtensionView:
 
     number: str
     name: str
+    recording: str = "none"  # which of its calls are recorded: none | all | inbound | outbound
+
+
+RECORDING_POLICIES = ("none", "all", "inbound", "outbound")
+
+
+def validate_recording(value: Any) -> str:
+    if value not in RECORDING_POLICIES:
+        raise ValidationError(
+            f"recording: one of {', '.join(RECORDING_POLICIES)}", field="recording"
+        )
+    return value
 
 
 def validate_number(value: Any) -> str:
@@ -81,10 +93,11 @@ class ExtensionService:
         self._listeners: list[ExtensionListener] = []
         self._secrets: dict[str, str] | None = None
 
-    def create(self, number: str, name: str, secret: str) -> ExtensionView:
+    def create(self, number: str, name: str, secret: str, recording: str = "none") -> ExtensionView:
         number = validate_number(number)
         name = validate_name(name)
         secret = validate_secret(secret, number)
+        recording = validate_recording(recording)
         now = self._clock()
         try:
             with db.atomic():
@@ -93,31 +106,50 @@ class ExtensionService:
                 if self._guard is not None:
                     self._guard.check_number_free(number)
                 Extension.create(
-                    number=number, name=name, secret=secret, created_at=now, updated_at=now
+                    number=number,
+                    name=name,
+                    secret=secret,
+                    recording=recording,
+                    created_at=now,
+                    updated_at=now,
                 )
                 db.after_commit(lambda: self._notify(number, deleted=False))
         except IntegrityError as exc:  # a concurrent writer won the race
             raise Conflict(f"extension {number} exists", field="number") from exc
         log.info("extension %s created", number)
-        return ExtensionView(number, name)
+        return ExtensionView(number, name, recording)
 
     def list(self) -> list[ExtensionView]:
-        query = Extension.select(Extension.number, Extension.name).order_by(Extension.number)
-        return [ExtensionView(row.number, row.name) for row in query]
+        query = Extension.select(Extension.number, Extension.name, Extension.recording).order_by(
+            Extension.number
+        )
+        return [ExtensionView(row.number, row.name, row.recording) for row in query]
 
     def get(self, number: str) -> ExtensionView:
         row = self._row(number)
-        return ExtensionView(row.number, row.name)
+        return ExtensionView(row.number, row.name, row.recording)
+
+    def recording_policy(self, number: str) -> str:
+        """Asked when a call is answered: "none" for numbers that are no extension."""
+        row = Extension.get_or_none(Extension.number == number)
+        return row.recording if row is not None else "none"
 
     def update(
-        self, number: str, name: str | None = None, secret: str | None = None
+        self,
+        number: str,
+        name: str | None = None,
+        secret: str | None = None,
+        recording: str | None = None,
     ) -> ExtensionView:
-        """Change the name and/or the secret; omitted (None) values stay as they are."""
-        if name is None and secret is None:
-            raise ValidationError("give a new name and/or secret")
+        """Change the name, the secret and/or the recording policy; omitted (None) values
+        stay as they are."""
+        if name is None and secret is None and recording is None:
+            raise ValidationError("give a new name, secret and/or recording")
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = validate_name(name)
+        if recording is not None:
+            changes["recording"] = validate_recording(recording)
         with db.atomic():
             row = self._row(number)
             if secret is not None:
@@ -126,7 +158,9 @@ class ExtensionService:
             Extension.update(changes).where(Extension.id == row.id).execute()
             db.after_commit(lambda: self._notify(row.number, deleted=False))
         log.info("extension %s updated (%s)", row.number, ", ".join(sorted(changes)))
-        return ExtensionView(row.number, changes.get("name", row.name))
+        return ExtensionView(
+            row.number, changes.get("name", row.name), changes.get("recording", row.recording)
+        )
 
     def delete(self, number: str) -> None:
         with db.atomic():

@@ -16,9 +16,12 @@ class ExtensionsHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body(
-            {"number": str, "name": str, "secret": str}, required=("number", "name", "secret")
+            {"number": str, "name": str, "secret": str, "recording": str},
+            required=("number", "name", "secret"),
         )
-        view = self.services.extensions.create(body["number"], body["name"], body["secret"])
+        view = self.services.extensions.create(
+            body["number"], body["name"], body["secret"], body.get("recording", "none")
+        )
         self.set_header("Location", f"/api/v1/extensions/{quote(view.number)}")
         self.reply(extension_json(view), status=201)
 
@@ -30,9 +33,12 @@ class ExtensionHandler(BaseHandler):
         self.reply(extension_json(self.services.extensions.get(number)))
 
     def put(self, number: str) -> None:
-        body = self.json_body({"name": str, "secret": str})
+        body = self.json_body({"name": str, "secret": str, "recording": str})
         view = self.services.extensions.update(
-            number, name=body.get("name"), secret=body.get("secret")
+            number,
+            name=body.get("name"),
+            secret=body.get("secret"),
+            recording=body.get("recording"),
         )
         self.reply(extension_json(view))
 

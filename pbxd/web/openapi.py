@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..services.extensions import RECORDING_POLICIES
 from .openapi_callcenter import CALLCENTER_PATHS, CALLCENTER_SCHEMAS
 from .openapi_history import DISPOSITIONS, HISTORY_PATHS, HISTORY_SCHEMAS
 
@@ -135,7 +136,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
             },
             "put": {
                 "operationId": "updateExtension",
-                "summary": "Change the name and/or the secret (fields left out stay)",
+                "summary": "Change the name, secret and/or recording (fields left out stay)",
                 "x-pbxd-roles": ["admin"],
                 "requestBody": {
                     "required": True,
@@ -273,11 +274,19 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
             },
             "Extension": {
                 "type": "object",
-                "required": ["number", "name"],
+                "required": ["number", "name", "recording"],
                 "properties": {
                     "number": {"type": "string", "pattern": "^[0-9]{2,6}$"},
                     "name": {"type": "string"},
+                    "recording": _ref("RecordingPolicy"),
                 },
+            },
+            "RecordingPolicy": {
+                "type": "string",
+                "enum": list(RECORDING_POLICIES),
+                "default": "none",
+                "description": "Which calls of the extension are recorded (two channels): "
+                "all, inbound (calls it receives), outbound (calls it makes), none.",
             },
             "ExtensionList": {
                 "type": "object",
@@ -291,6 +300,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "number": {"type": "string", "pattern": "^[0-9]{2,6}$"},
                     "name": {"type": "string", "minLength": 1, "maxLength": 64},
                     "secret": _ref("Secret"),
+                    "recording": _ref("RecordingPolicy"),
                 },
                 "additionalProperties": False,
             },
@@ -300,6 +310,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 64},
                     "secret": _ref("Secret"),
+                    "recording": _ref("RecordingPolicy"),
                 },
                 "additionalProperties": False,
             },

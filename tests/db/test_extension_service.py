@@ -18,7 +18,8 @@ def test_create_get_list(services: Services) -> None:
 
 
 def test_view_has_no_secret() -> None:
-    assert [field.name for field in dataclasses.fields(ExtensionView)] == ["number", "name"]
+    fields = [field.name for field in dataclasses.fields(ExtensionView)]
+    assert fields == ["number", "name", "recording"]
 
 
 def test_secret_for(services: Services) -> None:
@@ -157,3 +158,12 @@ def test_failing_subscriber_does_not_undo_the_change(services: Services) -> None
     services.extensions.create("1001", "Alice", "alice-secret")
     assert heard == ["1001"]
     assert services.extensions.get("1001").name == "Alice"
+
+
+def test_recording_policy(services: Services) -> None:
+    services.extensions.create("1001", "Alice", "alice-secret", recording="inbound")
+    assert services.extensions.recording_policy("1001") == "inbound"
+    assert services.extensions.recording_policy("9999") == "none"
+    assert services.extensions.update("1001", recording="all").recording == "all"
+    with pytest.raises(ValidationError, match="recording: one of none, all, inbound"):
+        services.extensions.update("1001", recording="some")

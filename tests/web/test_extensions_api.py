@@ -15,7 +15,7 @@ class ExtensionsApiTest(ApiTestCase):
 
     def test_create_list_get_update_delete(self) -> None:
         status, data, response = self.call("POST", "/api/v1/extensions", ALICE, token=self.token)
-        assert (status, data) == (201, {"number": "1001", "name": "Alice"})
+        assert (status, data) == (201, {"number": "1001", "name": "Alice", "recording": "none"})
         assert response.headers["Location"] == "/api/v1/extensions/1001"
 
         self.call(
@@ -28,24 +28,24 @@ class ExtensionsApiTest(ApiTestCase):
         assert status == 200
         assert data == {
             "items": [
-                {"number": "1000", "name": "Front desk"},
-                {"number": "1001", "name": "Alice"},
+                {"number": "1000", "name": "Front desk", "recording": "none"},
+                {"number": "1001", "name": "Alice", "recording": "none"},
             ]
         }
 
         status, data, _ = self.call("GET", "/api/v1/extensions/1001", token=self.token)
-        assert (status, data) == (200, {"number": "1001", "name": "Alice"})
+        assert (status, data) == (200, {"number": "1001", "name": "Alice", "recording": "none"})
 
         status, data, _ = self.call(
             "PUT", "/api/v1/extensions/1001", {"name": "Alice Liu"}, token=self.token
         )
-        assert (status, data) == (200, {"number": "1001", "name": "Alice Liu"})
+        assert (status, data) == (200, {"number": "1001", "name": "Alice Liu", "recording": "none"})
         assert self.services.extensions.secret_for("1001") == ALICE["secret"]
 
         status, data, _ = self.call(
             "PUT", "/api/v1/extensions/1001", {"secret": "rotated-secret"}, token=self.token
         )
-        assert (status, data) == (200, {"number": "1001", "name": "Alice Liu"})
+        assert (status, data) == (200, {"number": "1001", "name": "Alice Liu", "recording": "none"})
         assert self.services.extensions.secret_for("1001") == "rotated-secret"
 
         status, data, _ = self.call("DELETE", "/api/v1/extensions/1001", token=self.token)

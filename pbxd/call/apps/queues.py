@@ -262,7 +262,9 @@ class QueueRuntime:
 
     def _record(self, call: QueuedCall, bridge) -> None:
         started = datetime.now(UTC)
-        relative = Path(started.strftime("%Y/%m/%d")) / f"q{call.queue}-{call.id}-{call.agent}.wav"
+        # The time in the name: call ids start again at 1 when pbxd restarts.
+        name = f"{started:%H%M%S}-q{call.queue}-{call.leg.number}-{call.agent}-{call.id}.wav"
+        relative = Path(started.strftime("%Y/%m/%d")) / name
         path = self.recordings_dir / relative
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
