@@ -46,6 +46,8 @@ from pbxd.media.recorder import (
     repair_directory,
 )
 
+from .ivr import Hangup, Play  # the same actions as the IVR's: the runtime plays them alike
+
 GREETING_NAME = "greeting.wav"
 MESSAGE_PREFIX = "msg-"
 DEFAULT_MAX_PIN_TRIES = 3
@@ -283,18 +285,6 @@ def wav_duration(path: str | os.PathLike[str]) -> float:
 
 
 @dataclass(frozen=True)
-class Play:
-    """Play these prompt ids in order; a digit stops it when `interruptible`."""
-
-    prompts: tuple[str, ...]
-    interruptible: bool = True
-
-    def __post_init__(self) -> None:
-        if not self.prompts:
-            raise ValueError("Play needs at least one prompt")
-
-
-@dataclass(frozen=True)
 class PlayFile:
     """Play one audio file (a mailbox greeting)."""
 
@@ -344,11 +334,6 @@ class DeleteMessage:
     """Delete the message: the store's file and the index's row."""
 
     message_id: str
-
-
-@dataclass(frozen=True)
-class Hangup:
-    reason: str
 
 
 Action = Play | PlayFile | PlayMessage | Collect | Record | MarkRead | DeleteMessage | Hangup
