@@ -122,6 +122,7 @@ class Daemon:
             trunk_calls=self.callcenter.trunk_call,
             should_record=self._should_record,
             recordings_dir=settings.data_dir / RECORDINGS_DIR,
+            unanswered=self.callcenter.unanswered,
         )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
         services.extensions.subscribe(self._on_extension_change)

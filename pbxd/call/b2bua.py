@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 RING_TIMEOUT = 60.0
 SDP = "application/sdp"
+UNANSWERED = (408, 480, 486, 487, 600, 603)  # final answers a mailbox may take over
 
 # What answers a number pbxd serves itself: started with the caller's leg, it owns the call.
 LocalApplication = Callable[[InboundLeg], Coroutine[object, object, None]]
@@ -129,6 +130,7 @@ class B2bua:
         trunk_calls: Callable[[Request, Peer], LocalApplication | None] = lambda r, p: None,
         should_record: Callable[[str, str], bool] = lambda caller, callee: False,
         recordings_dir: Path | None = None,
+        unanswered: Callable[[str], LocalApplication | None] = lambda callee: None,
     ):
         self.core = core
         self.guard = guard
@@ -146,6 +148,8 @@ class B2bua:
         # The recording policies of the two extensions (caller's outbound, callee's inbound).
         self.should_record = should_record
         self.recordings_dir = recordings_dir
+        # What takes a direct call its extension does not answer (its voicemail), if any.
+        self.unanswered = unanswered
         self.calls: dict[int, Call] = {}
         self._legs: dict[DialogId, tuple[Call, Leg]] = {}
         self._ids = itertools.count(1)
@@ -233,9 +237,10 @@ class B2bua:
         tx.user_data = call
         bindings = self.registrar.lookup(target, self.core.now())
         if not bindings:
-            self._fail(
-                call, TemporarilyUnavailable(f"{target} is not registered"), Disposition.FAILED
-            )
+            if not self._hand_over_unanswered(call):
+                self._fail(
+                    call, TemporarilyUnavailable(f"{target} is not registered"), Disposition.FAILED
+                )
             return
         self.calls[call.id] = call
         log.info("call %s: %s -> %s (%d contacts)", call.id, caller, target, len(bindings))
@@ -314,6 +319,8 @@ class B2bua:
             if call.state in (CallState.SETUP, CallState.RINGING) and all(
                 b.done for b in call.branches
             ):
+                if response.status in UNANSWERED and self._hand_over_unanswered(call):
+                    return
                 self._fail(
                     call,
                     _failure_for(response),
@@ -410,7 +417,28 @@ class B2bua:
         if call.state in (CallState.SETUP, CallState.RINGING):
             for branch in call.branches:
                 branch.cancel(self.core)
-            self._fail(call, TemporarilyUnavailable("no answer"), Disposition.NO_ANSWER)
+            if not self._hand_over_unanswered(call):
+                self._fail(call, TemporarilyUnavailable("no answer"), Disposition.NO_ANSWER)
+
+    def _hand_over_unanswered(self, call: Call) -> bool:
+        """Busy, no answer or not registered: the callee's voicemail (if it has one) takes
+        the still unanswered caller on a leg of its own; its CDR row comes from there."""
+        application = self.unanswered(call.callee) if self.legs is not None else None
+        if application is None or self.legs is None:
+            return False
+        for branch in call.branches:
+            branch.cancel(self.core)
+        self._cancel_ring_timer(call)
+        call.state = CallState.ENDED
+        if call.media is not None:
+            call.media.close()
+        self.calls.pop(call.id, None)
+        log.info("call %s: %s did not answer: to its voicemail", call.id, call.callee)
+        leg = self.legs.inbound(
+            call.server_tx, call.request, call.caller_peer, call.caller, call.callee, call.a_tag
+        )
+        self._spawn(application(leg))
+        return True
 
     # -- cancel and failures --------------------------------------------------------------------
 

@@ -152,6 +152,13 @@ class CallCenterRuntime:
             if not self.queues.recorded(leg):
                 self.on_call_record(leg_call_record(leg))
 
+    def unanswered(self, extension: str):
+        """A direct call `extension` did not answer: its mailbox, when it has voicemail."""
+        if not self.services.extensions.has_voicemail(extension):
+            return None
+        destination = Destination("voicemail", extension)
+        return lambda leg: self._recorded(self.run(destination, leg), leg)
+
     def trunk_call(self, request: Request, peer: Peer):
         """What takes an INVITE from a trunk peer: its inbound route (time conditions
         applied), or a 404. None when the source is no trunk (the caller must then

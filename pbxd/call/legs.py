@@ -193,13 +193,15 @@ class InboundLeg(Leg):
         peer: Peer,
         caller: str,
         dialed: str,
+        to_tag: str | None = None,
     ):
         super().__init__(manager, caller, None)
         self.tx = tx
         self.request = request
         self.peer = peer
         self.dialed = dialed
-        self.to_tag = new_tag()
+        # A call handed over by the B2BUA keeps the To tag its provisional responses had.
+        self.to_tag = to_tag or new_tag()
         self._answer_sdp: bytes | None = None
         tx.user_data = self
 
@@ -443,9 +445,15 @@ class LegManager:
     # -- making legs ------------------------------------------------------------------------------
 
     def inbound(
-        self, tx: ServerTransaction, request: Request, peer: Peer, caller: str, dialed: str
+        self,
+        tx: ServerTransaction,
+        request: Request,
+        peer: Peer,
+        caller: str,
+        dialed: str,
+        to_tag: str | None = None,
     ) -> InboundLeg:
-        leg = InboundLeg(self, tx, request, peer, caller, dialed)
+        leg = InboundLeg(self, tx, request, peer, caller, dialed, to_tag)
         self.legs.add(leg)
         return leg
 

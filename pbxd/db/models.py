@@ -52,9 +52,9 @@ class Extension(BaseModel):
     secret = TextField()
     created_at = UtcDateTimeField()
     updated_at = UtcDateTimeField()
-    recording = TextField(
-        default="none"
-    )  # none | all | inbound | outbound (calls it takes part in)
+    # Which of its calls are recorded: none | all | inbound | outbound.
+    recording = TextField(default="none")
+    voicemail = BooleanField(default=False)  # unanswered direct calls go to its mailbox
 
     class Meta:
         table_name = "extension"

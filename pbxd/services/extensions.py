@@ -47,6 +47,7 @@ class ExtensionView:
     number: str
     name: str
     recording: str = "none"  # which of its calls are recorded: none | all | inbound | outbound
+    voicemail: bool = False  # a direct call nobody answers goes to its mailbox
 
 
 RECORDING_POLICIES = ("none", "all", "inbound", "outbound")
@@ -58,6 +59,16 @@ def validate_recording(value: Any) -> str:
             f"recording: one of {', '.join(RECORDING_POLICIES)}", field="recording"
         )
     return value
+
+
+def validate_voicemail(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError("voicemail: expected true or false", field="voicemail")
+    return value
+
+
+def _view(row: Extension) -> ExtensionView:
+    return ExtensionView(row.number, row.name, row.recording, bool(row.voicemail))
 
 
 def validate_number(value: Any) -> str:
@@ -93,11 +104,19 @@ class ExtensionService:
         self._listeners: list[ExtensionListener] = []
         self._secrets: dict[str, str] | None = None
 
-    def create(self, number: str, name: str, secret: str, recording: str = "none") -> ExtensionView:
+    def create(
+        self,
+        number: str,
+        name: str,
+        secret: str,
+        recording: str = "none",
+        voicemail: bool = False,
+    ) -> ExtensionView:
         number = validate_number(number)
         name = validate_name(name)
         secret = validate_secret(secret, number)
         recording = validate_recording(recording)
+        voicemail = validate_voicemail(voicemail)
         now = self._clock()
         try:
             with db.atomic():
@@ -110,6 +129,7 @@ class ExtensionService:
                     name=name,
                     secret=secret,
                     recording=recording,
+                    voicemail=voicemail,
                     created_at=now,
                     updated_at=now,
                 )
@@ -117,22 +137,26 @@ class ExtensionService:
         except IntegrityError as exc:  # a concurrent writer won the race
             raise Conflict(f"extension {number} exists", field="number") from exc
         log.info("extension %s created", number)
-        return ExtensionView(number, name, recording)
+        return ExtensionView(number, name, recording, voicemail)
 
     def list(self) -> list[ExtensionView]:
-        query = Extension.select(Extension.number, Extension.name, Extension.recording).order_by(
-            Extension.number
-        )
-        return [ExtensionView(row.number, row.name, row.recording) for row in query]
+        query = Extension.select(
+            Extension.number, Extension.name, Extension.recording, Extension.voicemail
+        ).order_by(Extension.number)
+        return [_view(row) for row in query]
 
     def get(self, number: str) -> ExtensionView:
-        row = self._row(number)
-        return ExtensionView(row.number, row.name, row.recording)
+        return _view(self._row(number))
 
     def recording_policy(self, number: str) -> str:
         """Asked when a call is answered: "none" for numbers that are no extension."""
         row = Extension.get_or_none(Extension.number == number)
         return row.recording if row is not None else "none"
+
+    def has_voicemail(self, number: str) -> bool:
+        """Asked when a direct call to `number` goes unanswered."""
+        row = Extension.get_or_none(Extension.number == number)
+        return bool(row is not None and row.voicemail)
 
     def update(
         self,
@@ -140,16 +164,19 @@ class ExtensionService:
         name: str | None = None,
         secret: str | None = None,
         recording: str | None = None,
+        voicemail: bool | None = None,
     ) -> ExtensionView:
-        """Change the name, the secret and/or the recording policy; omitted (None) values
-        stay as they are."""
-        if name is None and secret is None and recording is None:
-            raise ValidationError("give a new name, secret and/or recording")
+        """Change the name, the secret, the recording policy and/or voicemail; omitted
+        (None) values stay as they are."""
+        if name is None and secret is None and recording is None and voicemail is None:
+            raise ValidationError("give a new name, secret, recording and/or voicemail")
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = validate_name(name)
         if recording is not None:
             changes["recording"] = validate_recording(recording)
+        if voicemail is not None:
+            changes["voicemail"] = validate_voicemail(voicemail)
         with db.atomic():
             row = self._row(number)
             if secret is not None:
@@ -159,7 +186,10 @@ class ExtensionService:
             db.after_commit(lambda: self._notify(row.number, deleted=False))
         log.info("extension %s updated (%s)", row.number, ", ".join(sorted(changes)))
         return ExtensionView(
-            row.number, changes.get("name", row.name), changes.get("recording", row.recording)
+            row.number,
+            changes.get("name", row.name),
+            changes.get("recording", row.recording),
+            changes.get("voicemail", bool(row.voicemail)),
         )
 
     def delete(self, number: str) -> None:

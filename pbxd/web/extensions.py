@@ -16,11 +16,15 @@ class ExtensionsHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body(
-            {"number": str, "name": str, "secret": str, "recording": str},
+            {"number": str, "name": str, "secret": str, "recording": str, "voicemail": bool},
             required=("number", "name", "secret"),
         )
         view = self.services.extensions.create(
-            body["number"], body["name"], body["secret"], body.get("recording", "none")
+            body["number"],
+            body["name"],
+            body["secret"],
+            body.get("recording", "none"),
+            body.get("voicemail", False),
         )
         self.set_header("Location", f"/api/v1/extensions/{quote(view.number)}")
         self.reply(extension_json(view), status=201)
@@ -33,12 +37,13 @@ class ExtensionHandler(BaseHandler):
         self.reply(extension_json(self.services.extensions.get(number)))
 
     def put(self, number: str) -> None:
-        body = self.json_body({"name": str, "secret": str, "recording": str})
+        body = self.json_body({"name": str, "secret": str, "recording": str, "voicemail": bool})
         view = self.services.extensions.update(
             number,
             name=body.get("name"),
             secret=body.get("secret"),
             recording=body.get("recording"),
+            voicemail=body.get("voicemail"),
         )
         self.reply(extension_json(view))
 

@@ -12,6 +12,13 @@ from ..services.extensions import RECORDING_POLICIES
 from .openapi_callcenter import CALLCENTER_PATHS, CALLCENTER_SCHEMAS
 from .openapi_history import DISPOSITIONS, HISTORY_PATHS, HISTORY_SCHEMAS
 
+_VOICEMAIL = {
+    "type": "boolean",
+    "default": False,
+    "description": "A direct call nobody answers (busy, no answer, not registered) goes to "
+    "the extension's mailbox",
+}
+
 ALL_ROLES = ["admin", "supervisor", "agent"]
 
 
@@ -274,11 +281,12 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
             },
             "Extension": {
                 "type": "object",
-                "required": ["number", "name", "recording"],
+                "required": ["number", "name", "recording", "voicemail"],
                 "properties": {
                     "number": {"type": "string", "pattern": "^[0-9]{2,6}$"},
                     "name": {"type": "string"},
                     "recording": _ref("RecordingPolicy"),
+                    "voicemail": _VOICEMAIL,
                 },
             },
             "RecordingPolicy": {
@@ -301,6 +309,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "name": {"type": "string", "minLength": 1, "maxLength": 64},
                     "secret": _ref("Secret"),
                     "recording": _ref("RecordingPolicy"),
+                    "voicemail": _VOICEMAIL,
                 },
                 "additionalProperties": False,
             },
@@ -311,6 +320,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "name": {"type": "string", "minLength": 1, "maxLength": 64},
                     "secret": _ref("Secret"),
                     "recording": _ref("RecordingPolicy"),
+                    "voicemail": _VOICEMAIL,
                 },
                 "additionalProperties": False,
             },

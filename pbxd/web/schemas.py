@@ -15,7 +15,12 @@ def iso_utc(moment: datetime) -> str:
 
 def extension_json(view: ExtensionView) -> dict[str, Any]:
     # Built field by field: the secret is not in the view, and must never be added here.
-    return {"number": view.number, "name": view.name, "recording": view.recording}
+    return {
+        "number": view.number,
+        "name": view.name,
+        "recording": view.recording,
+        "voicemail": view.voicemail,
+    }
 
 
 def cdr_json(view: CdrView) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def test_create_get_list(services: Services) -> None:
 
 def test_view_has_no_secret() -> None:
     fields = [field.name for field in dataclasses.fields(ExtensionView)]
-    assert fields == ["number", "name", "recording"]
+    assert fields == ["number", "name", "recording", "voicemail"]
 
 
 def test_secret_for(services: Services) -> None:
@@ -167,3 +167,13 @@ def test_recording_policy(services: Services) -> None:
     assert services.extensions.update("1001", recording="all").recording == "all"
     with pytest.raises(ValidationError, match="recording: one of none, all, inbound"):
         services.extensions.update("1001", recording="some")
+
+
+def test_voicemail_flag(services: Services) -> None:
+    services.extensions.create("1001", "Alice", "alice-secret", voicemail=True)
+    assert services.extensions.has_voicemail("1001") is True
+    assert services.extensions.update("1001", voicemail=False).voicemail is False
+    assert services.extensions.has_voicemail("1001") is False
+    assert services.extensions.has_voicemail("9999") is False
+    with pytest.raises(ValidationError, match="voicemail: expected true or false"):
+        services.extensions.update("1001", voicemail="yes")  # type: ignore[arg-type]

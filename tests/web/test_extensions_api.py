@@ -6,6 +6,7 @@ import logging
 from .apitest import ADMIN_PASSWORD, ApiTestCase
 
 ALICE = {"number": "1001", "name": "Alice", "secret": "alice-s3cret-pw"}
+ALICE_VIEW = {"number": "1001", "name": "Alice", "recording": "none", "voicemail": False}
 
 
 class ExtensionsApiTest(ApiTestCase):
@@ -15,7 +16,7 @@ class ExtensionsApiTest(ApiTestCase):
 
     def test_create_list_get_update_delete(self) -> None:
         status, data, response = self.call("POST", "/api/v1/extensions", ALICE, token=self.token)
-        assert (status, data) == (201, {"number": "1001", "name": "Alice", "recording": "none"})
+        assert (status, data) == (201, ALICE_VIEW)
         assert response.headers["Location"] == "/api/v1/extensions/1001"
 
         self.call(
@@ -28,24 +29,24 @@ class ExtensionsApiTest(ApiTestCase):
         assert status == 200
         assert data == {
             "items": [
-                {"number": "1000", "name": "Front desk", "recording": "none"},
-                {"number": "1001", "name": "Alice", "recording": "none"},
+                {"number": "1000", "name": "Front desk", "recording": "none", "voicemail": False},
+                ALICE_VIEW,
             ]
         }
 
         status, data, _ = self.call("GET", "/api/v1/extensions/1001", token=self.token)
-        assert (status, data) == (200, {"number": "1001", "name": "Alice", "recording": "none"})
+        assert (status, data) == (200, ALICE_VIEW)
 
         status, data, _ = self.call(
             "PUT", "/api/v1/extensions/1001", {"name": "Alice Liu"}, token=self.token
         )
-        assert (status, data) == (200, {"number": "1001", "name": "Alice Liu", "recording": "none"})
+        assert (status, data) == (200, {**ALICE_VIEW, "name": "Alice Liu"})
         assert self.services.extensions.secret_for("1001") == ALICE["secret"]
 
         status, data, _ = self.call(
             "PUT", "/api/v1/extensions/1001", {"secret": "rotated-secret"}, token=self.token
         )
-        assert (status, data) == (200, {"number": "1001", "name": "Alice Liu", "recording": "none"})
+        assert (status, data) == (200, {**ALICE_VIEW, "name": "Alice Liu"})
         assert self.services.extensions.secret_for("1001") == "rotated-secret"
 
         status, data, _ = self.call("DELETE", "/api/v1/extensions/1001", token=self.token)
