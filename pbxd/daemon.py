@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
@@ -16,11 +17,12 @@ from pathlib import Path
 
 from pbxd.call.apps.queues import QueueFinished
 from pbxd.call.auth_guard import AuthGuard
-from pbxd.call.b2bua import B2bua, CallRecording
+from pbxd.call.b2bua import B2bua
 from pbxd.call.dialplan import CallCenterRuntime
 from pbxd.call.history import extension_call_history, queue_call_history, queue_event_entry
 from pbxd.call.legs import LegManager
 from pbxd.call.pbx import Pbx
+from pbxd.call.recording import CallRecording
 from pbxd.call.sipcore import SipCore
 from pbxd.media.engine import MediaEngine
 from pbxd.media.ports import PortAllocator
@@ -159,40 +161,46 @@ class Daemon:
         }
 
     def _record_call(self, entry: CdrEntry, recording: CallRecording | None = None) -> None:
-        # SQLite commits with fsync: keep them off the event loop, in order, on one thread.
         if recording is None:
-            future = self._db_writer.submit(self.services.cdr.record, entry)
-            future.add_done_callback(_log_failure)
+            self._write_history(self.services.cdr.record, entry)
             return
         recordings_dir = self.settings.data_dir / RECORDINGS_DIR
-
-        def write(_=None) -> None:  # once the recording is complete on disk
-            history = extension_call_history(entry, recording, recordings_dir)
-            future = self._db_writer.submit(self.services.history.record_call, history)
-            future.add_done_callback(_log_failure)
-
-        recording.recorder.completed.add_done_callback(write)
+        self._after_recording(
+            recording,
+            lambda: self._write_history(
+                self.services.history.record_call,
+                extension_call_history(entry, recording, recordings_dir),
+            ),
+        )
 
     def _queue_call_finished(self, finished: QueueFinished) -> None:
-        """A caller's passage through a queue: CDR, queue events, recording, survey, once the
-        recording is complete on disk (its writer thread finishes it)."""
+        """A caller's passage through a queue: CDR, queue events, recording, survey."""
         survey = self.callcenter.survey_of(finished.call.leg)
-        recorder = finished.call.recorder
         offset = time.time() - asyncio.get_running_loop().time()
         call_id = finished.call.leg.request.call_id
         events = [queue_event_entry(e, offset, call_id) for e in finished.call.events]
+        recordings_dir = self.settings.data_dir / RECORDINGS_DIR
+        self._after_recording(
+            finished.call.recording,
+            lambda: self._write_history(
+                self.services.history.record_call,
+                queue_call_history(finished, survey, recordings_dir, events),
+            ),
+        )
 
-        def write(_=None) -> None:
-            history = queue_call_history(
-                finished, survey, self.settings.data_dir / RECORDINGS_DIR, events
-            )
-            future = self._db_writer.submit(self.services.history.record_call, history)
-            future.add_done_callback(_log_failure)
-
-        if recorder is None:
+    @staticmethod
+    def _after_recording(recording: CallRecording | None, write: Callable[[], None]) -> None:
+        """`write` once the recording is complete on disk (its writer thread finishes it, and
+        the index reads its size), or now when the call was not recorded."""
+        if recording is None:
             write()
         else:
-            recorder.completed.add_done_callback(write)
+            recording.recorder.completed.add_done_callback(lambda _: write())
+
+    def _write_history(self, store: Callable, record) -> None:
+        # SQLite commits with fsync: keep them off the event loop, in order, on one thread.
+        future = self._db_writer.submit(store, record)
+        future.add_done_callback(_log_failure)
 
     def _should_record(self, caller: str, callee: str) -> bool:
         """The caller's policy covers his outbound calls, the callee's his inbound ones."""
@@ -202,8 +210,7 @@ class Daemon:
     def _agent_events(self, events: list) -> None:
         offset = time.time() - asyncio.get_running_loop().time()
         entries = [queue_event_entry(event, offset) for event in events]
-        future = self._db_writer.submit(self.services.history.append_events, entries)
-        future.add_done_callback(_log_failure)
+        self._write_history(self.services.history.append_events, entries)
 
     def _on_extension_change(self, number: str, deleted: bool) -> None:
         if deleted:

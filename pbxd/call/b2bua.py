@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pbxd.media.dtmf import DtmfParseError, parse_info_body
-from pbxd.media.recorder import Recorder, RecorderError
 from pbxd.media.session import CallMedia, MediaFactory
 from pbxd.services.cdr import CdrEntry
 from pbxd.sip.dialog import Dialog, DialogId, new_call_id, new_tag
@@ -43,6 +42,7 @@ from pbxd.sip.uri import SipUri
 from .auth_guard import AuthGuard
 from .cdr import Disposition, HangupSide, call_record
 from .legs import ALLOW, Branch, InboundLeg, LegManager
+from .recording import CallRecording, start_recording
 from .sipcore import SipCore
 
 log = logging.getLogger(__name__)
@@ -60,14 +60,6 @@ class CallState(enum.Enum):
     RINGING = "ringing"
     ANSWERED = "answered"
     ENDED = "ended"
-
-
-@dataclass(frozen=True)
-class CallRecording:
-    """A call being recorded by its extensions' policy: completed when the call ends."""
-
-    recorder: Recorder
-    started: datetime
 
 
 @dataclass
@@ -401,16 +393,9 @@ class B2bua:
         bridge = call.media.endpoints["caller"].bridge
         if bridge is None:
             return
-        started = datetime.now(UTC)
-        name = f"{started:%H%M%S}-{call.caller}-{call.callee}-{call.id}.wav"
-        path = self.recordings_dir / f"{started:%Y/%m/%d}" / name
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            recorder = self.media.engine.record(bridge, path, "wav-pcm16", channels=2)
-        except (OSError, RecorderError) as exc:  # the call goes on unrecorded
-            log.error("call %s: cannot record: %s", call.id, exc)
-            return
-        call.recording = CallRecording(recorder, started)
+        call.recording = start_recording(
+            self.media.engine, bridge, self.recordings_dir, call.caller, call.callee, str(call.id)
+        )
 
     def _ring_timeout(self, call: Call) -> None:
         call.ring_timer = None
@@ -428,11 +413,7 @@ class B2bua:
             return False
         for branch in call.branches:
             branch.cancel(self.core)
-        self._cancel_ring_timer(call)
-        call.state = CallState.ENDED
-        if call.media is not None:
-            call.media.close()
-        self.calls.pop(call.id, None)
+        self._release(call)
         log.info("call %s: %s did not answer: to its voicemail", call.id, call.callee)
         leg = self.legs.inbound(
             call.server_tx, call.request, call.caller_peer, call.caller, call.callee, call.a_tag
@@ -574,14 +555,7 @@ class B2bua:
     def _end(self, call: Call, disposition: Disposition, side: HangupSide) -> None:
         if call.state == CallState.ENDED:
             return
-        call.state = CallState.ENDED
-        self._cancel_ring_timer(call)
-        for leg in (call.caller_leg, call.callee_leg):
-            if leg is not None:
-                self._legs.pop(leg.dialog.id, None)
-        if call.media is not None:
-            call.media.close()
-        self.calls.pop(call.id, None)
+        self._release(call)
         record = call_record(
             call.request.call_id,
             call.caller,
@@ -594,6 +568,18 @@ class B2bua:
         )
         log.info("call %s ended: %s by %s", call.id, disposition.value, side.value)
         self.on_call_end(record, call.recording)
+
+    def _release(self, call: Call) -> None:
+        """The call is over for the B2BUA (ended, or handed to an application): its timer,
+        dialogs and media go."""
+        call.state = CallState.ENDED
+        self._cancel_ring_timer(call)
+        for leg in (call.caller_leg, call.callee_leg):
+            if leg is not None:
+                self._legs.pop(leg.dialog.id, None)
+        if call.media is not None:
+            call.media.close()
+        self.calls.pop(call.id, None)
 
     @staticmethod
     def _cancel_ring_timer(call: Call) -> None:

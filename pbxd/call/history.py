@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pbxd.callcenter.agents import LogEvent
-from pbxd.services.cdr import Disposition, HangupSide
+from pbxd.services.cdr import CdrEntry, Disposition, HangupSide
 from pbxd.services.history import (
     CallHistory,
     Direction,
@@ -19,9 +19,9 @@ from pbxd.services.history import (
     PeerKind,
     QueueEventEntry,
 )
-from pbxd.services.recordings import RecordingEntry
 
-from .apps.queues import RECORDING_FORMAT, QueueFinished, queue_call_record
+from .apps.queues import QueueFinished, queue_call_record
+from .recording import CallRecording, recording_entries
 
 
 def queue_event_entry(
@@ -78,23 +78,6 @@ def queue_call_history(
                 hangup_side=HangupSide.CALLEE if call.agent_hung_up else HangupSide.CALLER,
             )
         )
-    recordings = []
-    if finished.recording_path is not None and call.recorder is not None:
-        recorder = call.recorder
-        if recorder.completed.done() and recorder.completed.exception() is None:
-            recordings.append(
-                RecordingEntry(
-                    path=str(finished.recording_path.relative_to(recordings_dir)),
-                    format=RECORDING_FORMAT,
-                    channels=recorder.channels,
-                    duration=round(recorder.duration, 2),
-                    start=call.recording_started or finished.ended_at,
-                    caller=call.leg.number,
-                    callee=call.agent or call.queue,
-                    queue=call.queue,
-                    agent=call.agent,
-                )
-            )
     wait_end = call.connected_at or finished.ended_at
     rating, reason = survey
     return CallHistory(
@@ -106,24 +89,21 @@ def queue_call_history(
         survey=rating,
         survey_reason=reason,
         events=tuple(events),
-        recordings=tuple(recordings),
+        recordings=recording_entries(
+            call.recording,
+            recordings_dir,
+            call.leg.number,
+            call.agent or call.queue,
+            queue=call.queue,
+            agent=call.agent,
+        ),
     )
 
 
-def extension_call_history(cdr, recording, recordings_dir: Path) -> CallHistory:
+def extension_call_history(
+    cdr: CdrEntry, recording: CallRecording, recordings_dir: Path
+) -> CallHistory:
     """An extension-to-extension call recorded by the extensions' policy."""
-    recorder = recording.recorder
-    recordings = ()
-    if recorder.completed.done() and recorder.completed.exception() is None:
-        recordings = (
-            RecordingEntry(
-                path=str(recorder.path.relative_to(recordings_dir)),
-                format=RECORDING_FORMAT,
-                channels=recorder.channels,
-                duration=round(recorder.duration, 2),
-                start=recording.started,
-                caller=cdr.caller,
-                callee=cdr.callee,
-            ),
-        )
-    return CallHistory(cdr=cdr, recordings=recordings)
+    return CallHistory(
+        cdr=cdr, recordings=recording_entries(recording, recordings_dir, cdr.caller, cdr.callee)
+    )

@@ -30,17 +30,15 @@ from pbxd.callcenter.queue import (
     StopRinging,
 )
 from pbxd.media.engine import MediaEngine
-from pbxd.media.recorder import Recorder, RecorderError
 from pbxd.services.cdr import Disposition, HangupSide
 from pbxd.sip.errors import SipError
 
 from ..cdr import call_record
 from ..legs import InboundLeg, LegManager, OutboundLeg
+from ..recording import CallRecording, start_recording
 from ..scripting import LegWatcher, Prompts, play
 
 log = logging.getLogger(__name__)
-
-RECORDING_FORMAT = "wav-pcm16"
 
 
 @dataclass
@@ -55,8 +53,7 @@ class QueuedCall:
     agent: str | None = None
     agent_leg: OutboundLeg | None = None
     connected_at: datetime | None = None
-    recorder: Recorder | None = None
-    recording_started: datetime | None = None
+    recording: CallRecording | None = None
     overflow: Destination | None = None
     events: list[LogEvent] = field(default_factory=list)
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -74,7 +71,6 @@ class QueueFinished:
     call: QueuedCall
     ended_at: datetime
     disposition: Disposition
-    recording_path: Path | None
 
 
 class QueueRuntime:
@@ -257,21 +253,11 @@ class QueueRuntime:
         self.engine.stop_playing(caller_endpoint)
         bridge = self.engine.bridge([caller_endpoint, agent_endpoint])
         if self.recording_policy(call.queue) in ("all", "inbound"):
-            self._record(call, bridge)
+            call.recording = start_recording(
+                self.engine, bridge, self.recordings_dir,
+                f"q{call.queue}", call.leg.number, agent, call.id,
+            )  # fmt: skip
         log.info("queue %s: call %s connected to agent %s", call.queue, call.id, agent)
-
-    def _record(self, call: QueuedCall, bridge) -> None:
-        started = datetime.now(UTC)
-        # The time in the name: call ids start again at 1 when pbxd restarts.
-        name = f"{started:%H%M%S}-q{call.queue}-{call.leg.number}-{call.agent}-{call.id}.wav"
-        relative = Path(started.strftime("%Y/%m/%d")) / name
-        path = self.recordings_dir / relative
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            call.recorder = self.engine.record(bridge, path, RECORDING_FORMAT, channels=2)
-            call.recording_started = started
-        except (OSError, RecorderError) as exc:  # the call goes on unrecorded
-            log.error("queue %s: cannot record call %s: %s", call.queue, call.id, exc)
 
     def _agent_gone(self, call: QueuedCall) -> None:
         if call.done.done():
@@ -290,11 +276,11 @@ class QueueRuntime:
         frames = self._announcement(action)
         if not frames:
             return
-        if action.what == "agent_id":
-            # Said to the caller before the bridge takes over (接通前自动报工号).
-            await play(self.engine, call.leg, call.watcher, frames)
-            return
+        # The agent's ID is said before the bridge takes over (接通前自动报工号); after the
+        # other announcements the waiting caller gets the music back.
         await play(self.engine, call.leg, call.watcher, frames)
+        if action.what == "agent_id":
+            return
         if call.agent is None and not call.done.done() and call.leg.endpoint is not None:
             self.engine.play(call.leg.endpoint, self.prompts.music(), loop=True)
 
@@ -322,21 +308,20 @@ class QueueRuntime:
             if out is not call.agent_leg:
                 out.hang_up()
         call.ringing.clear()
-        recording = None
-        if call.recorder is not None:
+        if call.recording is not None:
+            recorder = call.recording.recorder
             bridge = call.leg.endpoint.bridge if call.leg.endpoint else None
             if bridge is not None:
-                self.engine.stop_recording(bridge, call.recorder)
+                self.engine.stop_recording(bridge, recorder)
             else:
-                call.recorder.close()
-            recording = call.recorder.path
+                recorder.close()
         if call.connected_at is not None:
             disposition = Disposition.ANSWERED
         elif call.overflow is not None:
             disposition = Disposition.NO_ANSWER
         else:
             disposition = Disposition.ABANDONED
-        call.finished = QueueFinished(call, datetime.now(UTC), disposition, recording)
+        call.finished = QueueFinished(call, datetime.now(UTC), disposition)
         call.done.set_result(None)
 
     # -- plumbing -------------------------------------------------------------------------------
