@@ -54,6 +54,7 @@ FEATURE_LOGIN = "*45"  # toggle: log in to every queue one is a member of, or lo
 FEATURE_PAUSE = "*46"
 FEATURE_UNPAUSE = "*47"
 FEATURE_MAILBOX = "*97"  # one's own voicemail (the phone authenticated: no PIN)
+FEATURE_ANY_MAILBOX = "*98"  # any extension's voicemail: box number, then its PIN
 
 
 class LibraryPrompts:
@@ -306,6 +307,9 @@ class CallCenterRuntime:
         prompt = "ivr-invalid"
         if code == FEATURE_MAILBOX:
             await self.voicemail.mailbox(extension, leg)
+            return
+        if code == FEATURE_ANY_MAILBOX:
+            await self.voicemail.any_mailbox(leg, self.services.extensions.voicemail_pin)
             return
         try:
             if code == FEATURE_LOGIN:

@@ -405,6 +405,7 @@ class MailboxMenu:
         language: str,
         *,
         pin: str | None,
+        locked: bool = False,
         max_pin_tries: int = DEFAULT_MAX_PIN_TRIES,
         max_menu_misses: int = DEFAULT_MAX_MENU_MISSES,
         pin_timeout: float = 8.0,
@@ -418,6 +419,9 @@ class MailboxMenu:
             messages, key=lambda m: (not m.new, m.recorded_at, m.message_id)
         )
         self._pin = pin or None
+        # A box that must not open (unknown, no PIN, locked out after wrong PINs) still asks
+        # for a PIN and refuses every one, so a caller learns nothing by probing numbers.
+        self.locked = locked
         self.max_pin_tries = max_pin_tries
         self.max_menu_misses = max_menu_misses
         self.pin_timeout = pin_timeout
@@ -460,15 +464,19 @@ class MailboxMenu:
     # -- transitions --
 
     def _on_start(self, _digits: str) -> list[Action]:
-        if self._pin is None:
+        if self._pin is None and not self.locked:
             return self._greet()
         self.state = MenuState.ENTER_PIN
         return [Play(("vm-enter-pin",)), self._collect_pin()]
 
     def _on_pin(self, digits: str) -> list[Action]:
         entered = digits.rstrip("#")
-        assert self._pin is not None
-        if entered and hmac.compare_digest(entered.encode(), self._pin.encode()):
+        if (
+            not self.locked
+            and self._pin is not None
+            and entered
+            and hmac.compare_digest(entered.encode(), self._pin.encode())
+        ):
             return self._greet()
         self.pin_failures += 1
         if self.pin_failures >= self.max_pin_tries:
@@ -534,3 +542,36 @@ class MailboxMenu:
 
     def _collect_key(self) -> Collect:
         return Collect(1, self.menu_timeout, "")
+
+
+# -- brute force --------------------------------------------------------------------------------
+
+LOCKOUT_FAILURES = 6  # wrong PINs (two whole calls) within the window lock the box
+LOCKOUT_SECONDS = 15 * 60.0
+
+
+class PinLockout:
+    """Wrong mailbox PINs per box: `LOCKOUT_FAILURES` within `LOCKOUT_SECONDS` lock the box
+    until that long after the last one. Per box, not per caller: a caller can hang up and
+    call again from another number, so only the box is a stable key. A right PIN clears it."""
+
+    def __init__(self, failures: int = LOCKOUT_FAILURES, seconds: float = LOCKOUT_SECONDS):
+        self.max_failures = failures
+        self.seconds = seconds
+        self._failures: dict[str, list[float]] = {}
+
+    def locked(self, box: str, now: float) -> bool:
+        return len(self._recent(box, now)) >= self.max_failures
+
+    def record(self, box: str, failures: int, now: float, *, opened: bool) -> None:
+        if opened:
+            self._failures.pop(box, None)
+            return
+        recent = self._recent(box, now) + [now] * failures
+        if recent:
+            self._failures[box] = recent
+        else:
+            self._failures.pop(box, None)
+
+    def _recent(self, box: str, now: float) -> list[float]:
+        return [t for t in self._failures.get(box, ()) if now - t < self.seconds]

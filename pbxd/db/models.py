@@ -55,6 +55,9 @@ class Extension(BaseModel):
     # Which of its calls are recorded: none | all | inbound | outbound.
     recording = TextField(default="none")
     voicemail = BooleanField(default=False)  # unanswered direct calls go to its mailbox
+    # Digits that open the mailbox from any phone (*98); plain like `secret`, and like it never
+    # leaves the service layer except through ExtensionService.voicemail_pin().
+    voicemail_pin = TextField(null=True)
 
     class Meta:
         table_name = "extension"

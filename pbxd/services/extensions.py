@@ -25,6 +25,9 @@ SECRET_MAX_LEN = 128
 # Shorter all-digit secrets fall to a dictionary or brute-force REGISTER attack in hours,
 # the usual door to toll fraud.
 DIGITS_ONLY_MIN_LEN = 10
+# A mailbox PIN is typed on a keypad; the lockout after wrong tries (pbxd/call/apps/voicemail.py)
+# is what protects short ones.
+PIN_PATTERN = re.compile(r"[0-9]{4,12}")
 
 # callback(number, deleted): called after each committed change.
 ExtensionListener = Callable[[str, bool], None]
@@ -48,6 +51,7 @@ class ExtensionView:
     name: str
     recording: str = "none"  # which of its calls are recorded: none | all | inbound | outbound
     voicemail: bool = False  # a direct call nobody answers goes to its mailbox
+    voicemail_pin_set: bool = False  # the mailbox opens from any phone (*98); the PIN stays in
 
 
 RECORDING_POLICIES = ("none", "all", "inbound", "outbound")
@@ -67,8 +71,19 @@ def validate_voicemail(value: Any) -> bool:
     return value
 
 
+def validate_voicemail_pin(value: Any) -> str | None:
+    """4-12 digits; "" removes the PIN (the mailbox then opens only from its own phones)."""
+    if value == "":
+        return None
+    if not isinstance(value, str) or not PIN_PATTERN.fullmatch(value):
+        raise ValidationError("voicemail_pin: expected 4 to 12 digits", field="voicemail_pin")
+    return value
+
+
 def _view(row: Extension) -> ExtensionView:
-    return ExtensionView(row.number, row.name, row.recording, bool(row.voicemail))
+    return ExtensionView(
+        row.number, row.name, row.recording, bool(row.voicemail), row.voicemail_pin is not None
+    )
 
 
 def validate_number(value: Any) -> str:
@@ -111,12 +126,15 @@ class ExtensionService:
         secret: str,
         recording: str = "none",
         voicemail: bool = False,
+        voicemail_pin: str | None = None,
     ) -> ExtensionView:
         number = validate_number(number)
         name = validate_name(name)
         secret = validate_secret(secret, number)
         recording = validate_recording(recording)
         voicemail = validate_voicemail(voicemail)
+        if voicemail_pin is not None:
+            voicemail_pin = validate_voicemail_pin(voicemail_pin)
         now = self._clock()
         try:
             with db.atomic():
@@ -130,6 +148,7 @@ class ExtensionService:
                     secret=secret,
                     recording=recording,
                     voicemail=voicemail,
+                    voicemail_pin=voicemail_pin,
                     created_at=now,
                     updated_at=now,
                 )
@@ -137,11 +156,15 @@ class ExtensionService:
         except IntegrityError as exc:  # a concurrent writer won the race
             raise Conflict(f"extension {number} exists", field="number") from exc
         log.info("extension %s created", number)
-        return ExtensionView(number, name, recording, voicemail)
+        return ExtensionView(number, name, recording, voicemail, voicemail_pin is not None)
 
     def list(self) -> list[ExtensionView]:
         query = Extension.select(
-            Extension.number, Extension.name, Extension.recording, Extension.voicemail
+            Extension.number,
+            Extension.name,
+            Extension.recording,
+            Extension.voicemail,
+            Extension.voicemail_pin,
         ).order_by(Extension.number)
         return [_view(row) for row in query]
 
@@ -158,6 +181,11 @@ class ExtensionService:
         row = Extension.get_or_none(Extension.number == number)
         return bool(row is not None and row.voicemail)
 
+    def voicemail_pin(self, number: str) -> str | None:
+        """The PIN of `number`'s mailbox; None when it has none (or there is no such box)."""
+        row = Extension.get_or_none(Extension.number == number) if isinstance(number, str) else None
+        return row.voicemail_pin if row is not None and row.voicemail else None
+
     def update(
         self,
         number: str,
@@ -165,12 +193,16 @@ class ExtensionService:
         secret: str | None = None,
         recording: str | None = None,
         voicemail: bool | None = None,
+        voicemail_pin: str | None = None,
     ) -> ExtensionView:
-        """Change the name, the secret, the recording policy and/or voicemail; omitted
-        (None) values stay as they are."""
-        if name is None and secret is None and recording is None and voicemail is None:
-            raise ValidationError("give a new name, secret, recording and/or voicemail")
+        """Change the name, the secret, the recording policy, voicemail and/or its PIN ("" to
+        remove it); omitted (None) values stay as they are."""
+        given = (name, secret, recording, voicemail, voicemail_pin)
+        if all(value is None for value in given):
+            raise ValidationError("give a new name, secret, recording, voicemail or voicemail_pin")
         changes: dict[str, Any] = {}
+        if voicemail_pin is not None:
+            changes["voicemail_pin"] = validate_voicemail_pin(voicemail_pin)
         if name is not None:
             changes["name"] = validate_name(name)
         if recording is not None:
@@ -190,6 +222,7 @@ class ExtensionService:
             changes.get("name", row.name),
             changes.get("recording", row.recording),
             changes.get("voicemail", bool(row.voicemail)),
+            changes.get("voicemail_pin", row.voicemail_pin) is not None,
         )
 
     def delete(self, number: str) -> None:

@@ -7,6 +7,9 @@ from urllib.parse import quote
 from .base import ADMIN_ONLY, BaseHandler
 from .schemas import extension_json
 
+# What a client may set; the secret and the PIN are written, never read back.
+_FIELDS = {"name": str, "secret": str, "recording": str, "voicemail": bool, "voicemail_pin": str}
+
 
 class ExtensionsHandler(BaseHandler):
     access = {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY}
@@ -16,7 +19,7 @@ class ExtensionsHandler(BaseHandler):
 
     def post(self) -> None:
         body = self.json_body(
-            {"number": str, "name": str, "secret": str, "recording": str, "voicemail": bool},
+            {**_FIELDS, "number": str},
             required=("number", "name", "secret"),
         )
         view = self.services.extensions.create(
@@ -25,6 +28,7 @@ class ExtensionsHandler(BaseHandler):
             body["secret"],
             body.get("recording", "none"),
             body.get("voicemail", False),
+            body.get("voicemail_pin"),
         )
         self.set_header("Location", f"/api/v1/extensions/{quote(view.number)}")
         self.reply(extension_json(view), status=201)
@@ -37,13 +41,14 @@ class ExtensionHandler(BaseHandler):
         self.reply(extension_json(self.services.extensions.get(number)))
 
     def put(self, number: str) -> None:
-        body = self.json_body({"name": str, "secret": str, "recording": str, "voicemail": bool})
+        body = self.json_body(_FIELDS)
         view = self.services.extensions.update(
             number,
             name=body.get("name"),
             secret=body.get("secret"),
             recording=body.get("recording"),
             voicemail=body.get("voicemail"),
+            voicemail_pin=body.get("voicemail_pin"),
         )
         self.reply(extension_json(view))
 

@@ -19,6 +19,14 @@ _VOICEMAIL = {
     "the extension's mailbox",
 }
 
+_VOICEMAIL_PIN = {
+    "type": "string",
+    "writeOnly": True,
+    "pattern": "^([0-9]{4,12})?$",
+    "description": "Opens the mailbox from any phone (*98, then the box number and this PIN); "
+    '"" removes it. Never returned.',
+}
+
 ALL_ROLES = ["admin", "supervisor", "agent"]
 
 
@@ -281,12 +289,16 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
             },
             "Extension": {
                 "type": "object",
-                "required": ["number", "name", "recording", "voicemail"],
+                "required": ["number", "name", "recording", "voicemail", "voicemail_pin_set"],
                 "properties": {
                     "number": {"type": "string", "pattern": "^[0-9]{2,6}$"},
                     "name": {"type": "string"},
                     "recording": _ref("RecordingPolicy"),
                     "voicemail": _VOICEMAIL,
+                    "voicemail_pin_set": {
+                        "type": "boolean",
+                        "description": "The mailbox has a PIN (the PIN itself is never shown)",
+                    },
                 },
             },
             "RecordingPolicy": {
@@ -310,6 +322,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "secret": _ref("Secret"),
                     "recording": _ref("RecordingPolicy"),
                     "voicemail": _VOICEMAIL,
+                    "voicemail_pin": _VOICEMAIL_PIN,
                 },
                 "additionalProperties": False,
             },
@@ -321,6 +334,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "secret": _ref("Secret"),
                     "recording": _ref("RecordingPolicy"),
                     "voicemail": _VOICEMAIL,
+                    "voicemail_pin": _VOICEMAIL_PIN,
                 },
                 "additionalProperties": False,
             },

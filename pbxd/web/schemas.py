@@ -20,6 +20,7 @@ def extension_json(view: ExtensionView) -> dict[str, Any]:
         "name": view.name,
         "recording": view.recording,
         "voicemail": view.voicemail,
+        "voicemail_pin_set": view.voicemail_pin_set,
     }
 
 

@@ -18,6 +18,7 @@ from pbxd.callcenter.voicemail import (
     MenuState,
     MessageInfo,
     MessageNotFound,
+    PinLockout,
     Play,
     PlayFile,
     PlayMessage,
@@ -69,6 +70,16 @@ def test_right_pin_after_a_wrong_one_announces_new_messages():
     assert prompts_of(actions) == ["vm-you-have", "digit-2", "vm-new-messages", "vm-menu"]
     assert isinstance(actions[-1], Collect) and actions[-1].max_digits == 1
     assert menu.state is MenuState.MENU and menu.authenticated
+
+
+@pytest.mark.parametrize("pin", [None, "4321"])
+def test_a_locked_box_asks_for_a_pin_and_refuses_every_one(pin):
+    menu = MailboxMenu("1001", msgs(("m1", True)), "en", pin=pin, locked=True)
+    assert prompts_of(menu.start()) == ["vm-enter-pin"]
+    assert prompts_of(menu.collected("4321#")) == ["vm-wrong-pin", "vm-enter-pin"]
+    assert prompts_of(menu.collected("")) == ["vm-wrong-pin", "vm-enter-pin"]
+    assert menu.collected("4321")[-1] == Hangup("wrong-pin")
+    assert not menu.authenticated and menu.pin_failures == 3
 
 
 def test_chinese_count_uses_chinese_numbers_and_one_new_message_in_english():
@@ -269,3 +280,22 @@ def test_wav_duration_of_a_cut_file(tmp_path):
     path.write_text("nope")
     with pytest.raises(VoicemailError):
         wav_duration(path)
+
+
+# -- PIN lockout --------------------------------------------------------------------------------
+
+
+def test_wrong_pins_lock_the_box_for_a_while_and_a_right_pin_clears_them():
+    lockout = PinLockout(failures=6, seconds=900)
+    lockout.record("1001", 3, now=0.0, opened=False)
+    assert not lockout.locked("1001", 1.0)
+    lockout.record("1001", 3, now=60.0, opened=False)
+    assert lockout.locked("1001", 61.0)
+    assert not lockout.locked("1002", 61.0)  # per box
+    assert lockout.locked("1001", 899.0)  # three failures at t=60 are still recent
+    assert not lockout.locked("1001", 960.0)
+
+    lockout.record("1001", 5, now=1000.0, opened=False)
+    lockout.record("1001", 0, now=1001.0, opened=True)
+    lockout.record("1001", 1, now=1002.0, opened=False)
+    assert not lockout.locked("1001", 1003.0)

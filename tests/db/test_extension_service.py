@@ -19,7 +19,7 @@ def test_create_get_list(services: Services) -> None:
 
 def test_view_has_no_secret() -> None:
     fields = [field.name for field in dataclasses.fields(ExtensionView)]
-    assert fields == ["number", "name", "recording", "voicemail"]
+    assert fields == ["number", "name", "recording", "voicemail", "voicemail_pin_set"]
 
 
 def test_secret_for(services: Services) -> None:

@@ -6,7 +6,13 @@ import logging
 from .apitest import ADMIN_PASSWORD, ApiTestCase
 
 ALICE = {"number": "1001", "name": "Alice", "secret": "alice-s3cret-pw"}
-ALICE_VIEW = {"number": "1001", "name": "Alice", "recording": "none", "voicemail": False}
+ALICE_VIEW = {
+    "number": "1001",
+    "name": "Alice",
+    "recording": "none",
+    "voicemail": False,
+    "voicemail_pin_set": False,
+}
 
 
 class ExtensionsApiTest(ApiTestCase):
@@ -29,7 +35,7 @@ class ExtensionsApiTest(ApiTestCase):
         assert status == 200
         assert data == {
             "items": [
-                {"number": "1000", "name": "Front desk", "recording": "none", "voicemail": False},
+                {**ALICE_VIEW, "number": "1000", "name": "Front desk"},
                 ALICE_VIEW,
             ]
         }
@@ -62,6 +68,31 @@ class ExtensionsApiTest(ApiTestCase):
             404,
             "not_found",
         )
+
+    def test_voicemail_pin_is_written_never_read_back(self) -> None:
+        body = {**ALICE, "voicemail": True, "voicemail_pin": "4711"}
+        status, data, _ = self.call("POST", "/api/v1/extensions", body, token=self.token)
+        assert (status, data) == (201, {**ALICE_VIEW, "voicemail": True, "voicemail_pin_set": True})
+        assert "4711" not in json.dumps(self.call("GET", "/api/v1/extensions", token=self.token)[1])
+        assert self.services.extensions.voicemail_pin("1001") == "4711"
+
+        for bad in ("12", "12ab", "1234567890123", 4711):
+            error = self.assert_error(
+                self.call(
+                    "PUT", "/api/v1/extensions/1001", {"voicemail_pin": bad}, token=self.token
+                ),
+                400,
+                "invalid",
+            )
+            assert error["field"] == "voicemail_pin"
+            assert "4711" not in error["message"]
+        assert self.services.extensions.voicemail_pin("1001") == "4711"
+
+        status, data, _ = self.call(
+            "PUT", "/api/v1/extensions/1001", {"voicemail_pin": ""}, token=self.token
+        )
+        assert (status, data["voicemail_pin_set"]) == (200, False)
+        assert self.services.extensions.voicemail_pin("1001") is None
 
     def test_deletion_reaches_subscribers(self) -> None:
         heard = []

@@ -5,8 +5,10 @@ number), a beep, then the caller is recorded until he hangs up, presses #, or th
 length passes. The message is indexed and every registered phone of the box gets an
 unsolicited NOTIFY (RFC 3842 message-summary) so its message light follows.
 
-Listening (`*97` from one's own phone, already authenticated by digest, so no PIN): the
-mailbox menu of pbxd/callcenter/voicemail.py (play, next, delete, end).
+Listening: the mailbox menu of pbxd/callcenter/voicemail.py (play, next, delete, end), by
+`*97` from one's own phone (already authenticated by digest, so no PIN) or by `*98` from any
+phone: the box number, then its PIN. A box without a PIN, an unknown box and a box locked after
+wrong PINs (`PinLockout`) all ask for a PIN and refuse it alike.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pbxd.callcenter.voicemail import (
     MailboxMenu,
     MarkRead,
     MessageInfo,
+    PinLockout,
     Play,
     PlayFile,
     PlayMessage,
@@ -49,6 +52,9 @@ from ..sipcore import SipCore
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_SECONDS = 120.0
+MAX_BOX_DIGITS = 6
+BOX_TIMEOUT = 8.0
+BOX_TRIES = 3
 MIN_MESSAGE_SECONDS = 0.5  # shorter: a hang-up at the beep, not a message
 BEEP = (6000 * np.sin(2 * np.pi * 1000 * np.arange(int(0.3 * ENGINE_RATE)) / ENGINE_RATE)).astype(
     np.int16
@@ -75,6 +81,7 @@ class Voicemail:
         self.index = index
         self.in_background = in_background  # the database writer thread: submit(fn, *args)
         self.language = language
+        self.lockout = PinLockout()
 
     # -- leaving a message ----------------------------------------------------------------------
 
@@ -150,57 +157,101 @@ class Voicemail:
     # -- listening ------------------------------------------------------------------------------
 
     async def mailbox(self, box: str, leg: InboundLeg) -> None:
+        """`*97`: the caller's own box, no PIN."""
         watcher = LegWatcher()
         await leg.prepare(watcher)
         leg.answer()
-        views = {str(v.id): v for v in self.index.messages(box) if v.available}
-        infos = [MessageInfo(i, v.new, v.time.timestamp()) for i, v in views.items()]
-        menu = MailboxMenu(box, infos, self.language, pin=None)
-        actions = menu.start()
-        changed = False
-        while actions:
-            following: list = []
-            queued: list[np.ndarray] = []  # interruptible prompts, played while collecting
-            for action in actions:
-                if isinstance(action, Play) and action.interruptible:
-                    queued += [f for i in action.prompts for f in self.prompts.get(i)]
-                    continue
-                if queued and not isinstance(action, Collect):
-                    if not await play(self.engine, leg, watcher, queued):
-                        return
-                    queued = []
-                if isinstance(action, Play):
-                    frames = [f for i in action.prompts for f in self.prompts.get(i)]
-                    if not await play(self.engine, leg, watcher, frames):
-                        return
-                elif isinstance(action, PlayFile | PlayMessage):
-                    path = (
-                        action.path
-                        if isinstance(action, PlayFile)
-                        else self._message_path(views.get(action.message_id))
-                    )
-                    if path is not None and not await self._play_file(leg, watcher, path):
-                        return
-                elif isinstance(action, Collect):
-                    result = await play_and_collect(
-                        self.engine, leg, watcher, queued,
-                        max_digits=action.max_digits, first_timeout=action.timeout,
-                        inter_timeout=action.timeout, terminator=_terminator(action),
-                    )  # fmt: skip
-                    if result is None:
-                        break
-                    following = menu.collected(result.digits)
-                    break
-                elif isinstance(action, MarkRead | DeleteMessage):
-                    changed = True
-                    self._change(box, action)
-                elif isinstance(action, Hangup):
-                    leg.hang_up()
-            actions = following
-        if not leg.ended:
+        await self._menu(box, leg, watcher, pin=None, locked=False)
+
+    async def any_mailbox(self, leg: InboundLeg, pin_of: Callable[[str], str | None]) -> None:
+        """`*98`: asks for a box number, then its PIN (`pin_of(box)`, None: cannot open)."""
+        watcher = LegWatcher()
+        await leg.prepare(watcher)
+        leg.answer()
+        prompt = self.prompts.get("vm-enter-mailbox")
+        for _ in range(BOX_TRIES):
+            result = await play_and_collect(
+                self.engine, leg, watcher, prompt, max_digits=MAX_BOX_DIGITS,
+                first_timeout=BOX_TIMEOUT, inter_timeout=BOX_TIMEOUT, terminator="#",
+            )  # fmt: skip
+            if result is None:
+                return
+            box = result.digits.rstrip("#")
+            if box:
+                break
+        else:
+            await play(self.engine, leg, watcher, self.prompts.get("goodbye"))
             leg.hang_up()
-        if changed:
-            self.notify(box)
+            return
+        now = time.monotonic()
+        pin = pin_of(box)
+        locked = pin is None or self.lockout.locked(box, now)
+        if pin is not None and locked:
+            log.warning("voicemail %s: locked after wrong PINs; refused a call from %s",
+                        box, leg.number)  # fmt: skip
+        menu = await self._menu(box, leg, watcher, pin=pin, locked=locked)
+        if menu.pin_failures:
+            log.warning("voicemail %s: %d wrong PIN(s) from %s", box, menu.pin_failures, leg.number)
+        if pin is not None:
+            self.lockout.record(box, menu.pin_failures, time.monotonic(), opened=menu.authenticated)
+
+    async def _menu(
+        self, box: str, leg: InboundLeg, watcher: LegWatcher, *, pin: str | None, locked: bool
+    ) -> MailboxMenu:
+        messages = [] if locked else self.index.messages(box)
+        views = {str(v.id): v for v in messages if v.available}
+        infos = [MessageInfo(i, v.new, v.time.timestamp()) for i, v in views.items()]
+        menu = MailboxMenu(box, infos, self.language, pin=pin, locked=locked)
+        actions = menu.start()
+        last_change: Future | None = None
+        try:
+            while actions:
+                following: list = []
+                queued: list[np.ndarray] = []  # interruptible prompts, played while collecting
+                for action in actions:
+                    if isinstance(action, Play) and action.interruptible:
+                        queued += [f for i in action.prompts for f in self.prompts.get(i)]
+                        continue
+                    if queued and not isinstance(action, Collect):
+                        if not await play(self.engine, leg, watcher, queued):
+                            return menu
+                        queued = []
+                    if isinstance(action, Play):
+                        frames = [f for i in action.prompts for f in self.prompts.get(i)]
+                        if not await play(self.engine, leg, watcher, frames):
+                            return menu
+                    elif isinstance(action, PlayFile | PlayMessage):
+                        path = (
+                            action.path
+                            if isinstance(action, PlayFile)
+                            else self._message_path(views.get(action.message_id))
+                        )
+                        if path is not None and not await self._play_file(leg, watcher, path):
+                            return menu
+                    elif isinstance(action, Collect):
+                        result = await play_and_collect(
+                            self.engine, leg, watcher, queued,
+                            max_digits=action.max_digits, first_timeout=action.timeout,
+                            inter_timeout=action.timeout, terminator=_terminator(action),
+                        )  # fmt: skip
+                        if result is None:
+                            break
+                        following = menu.collected(result.digits)
+                        break
+                    elif isinstance(action, MarkRead | DeleteMessage):
+                        last_change = self._change(box, action)
+                    elif isinstance(action, Hangup):
+                        leg.hang_up()
+                actions = following
+            if not leg.ended:
+                leg.hang_up()
+        finally:
+            if last_change is not None:  # once written; also when he hung up after deleting
+                loop = asyncio.get_running_loop()
+                last_change.add_done_callback(
+                    lambda _: loop.call_soon_threadsafe(self.notify, box)
+                )
+        return menu
 
     def _message_path(self, view) -> Path | None:
         if view is None:
@@ -218,13 +269,14 @@ class Voicemail:
             return True
         return await play(self.engine, leg, watcher, frames)
 
-    def _change(self, box: str, action: MarkRead | DeleteMessage) -> None:
+    def _change(self, box: str, action: MarkRead | DeleteMessage) -> Future:
         message_id = int(action.message_id)
         if isinstance(action, MarkRead):
             future = self.in_background(self.index.mark, box, message_id, new=False)
         else:
             future = self.in_background(self.index.delete, box, message_id)
         future.add_done_callback(_log_failure)
+        return future
 
 
 def _terminator(action: Collect) -> str | None:
