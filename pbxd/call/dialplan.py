@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from pbxd.callcenter.timeconditions import parse_time_condition
 from pbxd.callcenter.voicemail import VoicemailStore
 from pbxd.media.engine import MediaEngine
 from pbxd.media.prompts import PromptLibrary
-from pbxd.services import Services
+from pbxd.services import LiveAgent, Services
 from pbxd.services.cdr import CdrEntry, Disposition, HangupSide
 from pbxd.services.errors import NotFound, ServiceError
 from pbxd.sip.errors import NotFound as SipNotFound
@@ -130,6 +130,17 @@ class CallCenterRuntime:
             self._agent_changed(view)
         services.queues.subscribe(lambda *args: self.reload_queues())
         services.agents.subscribe(self._agent_changed)
+        services.agents.show_live_state(self.live_agent)
+
+    def live_agent(self, extension: str) -> LiveAgent | None:
+        """The agent as the queues see it now: ringing, on a call, in wrap-up ..."""
+        if extension not in self.center.agents:
+            return None
+        view = self.center.agents.view(extension)
+        since = None
+        if view.since is not None:
+            since = datetime.now(UTC) - timedelta(seconds=max(0.0, _now() - view.since))
+        return LiveAgent(view.state.value, since, view.call_queue)
 
     # -- numbers -> applications ---------------------------------------------------------------
 

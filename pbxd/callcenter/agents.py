@@ -27,12 +27,15 @@ Wrap-up ends by time: `poll(now)` returns WRAPUP_END rows; `next_deadline()` say
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from .strategies import Member, MemberStats
 
@@ -162,6 +165,7 @@ class AgentView:
     call_queue: str | None
     wrapup_until: float | None
     last_call_end: float | None
+    since: float | None = None  # when `state` last changed; None: not since the pool began
 
 
 @dataclass
@@ -180,6 +184,7 @@ class _Agent:
     rung: Counter[str] = field(default_factory=Counter)
     answered: Counter[str] = field(default_factory=Counter)
     last_call_end: float | None = None
+    since: float | None = None
 
     @property
     def state(self) -> AgentState:
@@ -188,6 +193,25 @@ class _Agent:
         if self.activity is Activity.IDLE:
             return AgentState.PAUSED if self.paused else AgentState.IDLE
         return AgentState(self.activity.value)
+
+
+def _stamps_state_change(method: Callable[..., list[LogEvent]]) -> Callable[..., list[LogEvent]]:
+    """Wraps an AgentPool method taking `extension` and `now`: when the agent's state changes,
+    `since` becomes `now` (the wallboard's "time in state")."""
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def stamped(pool: AgentPool, *args: Any, **kwargs: Any) -> list[LogEvent]:
+        arguments = signature.bind(pool, *args, **kwargs).arguments
+        extension, now = arguments["extension"], arguments["now"]
+        before = pool.state(extension)
+        rows = method(pool, *args, **kwargs)
+        agent = pool._agents.get(extension)
+        if agent is not None and agent.state is not before:
+            agent.since = now
+        return rows
+
+    return stamped
 
 
 class AgentPool:
@@ -215,6 +239,7 @@ class AgentPool:
             call_queue=a.call_queue,
             wrapup_until=a.wrapup_until,
             last_call_end=a.last_call_end,
+            since=a.since,
         )
 
     def state(self, extension: str) -> AgentState:
@@ -266,6 +291,7 @@ class AgentPool:
         a.static.discard(queue)
         a.queues.pop(queue, None)
 
+    @_stamps_state_change
     def login(
         self, extension: str, queues: Iterable[str], now: float, penalty: int = 0
     ) -> list[LogEvent]:
@@ -283,6 +309,7 @@ class AgentPool:
             rows.append(LogEvent(now, "", queue, extension, "LOGIN"))
         return rows
 
+    @_stamps_state_change
     def logout(
         self, extension: str, now: float, queues: Iterable[str] | None = None
     ) -> list[LogEvent]:
@@ -302,6 +329,7 @@ class AgentPool:
                 rows.append(LogEvent(now, "", queue, extension, "LOGOUT"))
         return rows
 
+    @_stamps_state_change
     def pause(self, extension: str, now: float, reason: str = "") -> list[LogEvent]:
         """Stop new offers (every queue). Pausing again with another reason updates it."""
         a = self._get(extension)
@@ -312,6 +340,7 @@ class AgentPool:
         a.paused, a.pause_reason = True, reason
         return [LogEvent(now, "", q, extension, "PAUSE", reason) for q in sorted(a.queues)]
 
+    @_stamps_state_change
     def unpause(self, extension: str, now: float) -> list[LogEvent]:
         a = self._get(extension)
         if not a.paused:
@@ -321,6 +350,7 @@ class AgentPool:
 
     # --- what queues do to agents ---------------------------------------------------------
 
+    @_stamps_state_change
     def offer(self, extension: str, call_id: str, queue: str, now: float) -> list[LogEvent]:
         """Start ringing the agent for `call_id` of `queue`: RING."""
         a = self._get(extension)
@@ -334,6 +364,7 @@ class AgentPool:
         a.rung[queue] += 1
         return [LogEvent(now, call_id, queue, extension, "RING")]
 
+    @_stamps_state_change
     def ring_no_answer(self, extension: str, now: float) -> list[LogEvent]:
         """The ring timed out or the agent's phone refused: RING_NO_ANSWER (data: ring ms)."""
         a = self._get(extension)
@@ -345,6 +376,7 @@ class AgentPool:
             LogEvent(now, call_id or "", queue or "", extension, "RING_NO_ANSWER", str(ring_ms))
         ]
 
+    @_stamps_state_change
     def stop_ringing(self, extension: str, now: float) -> list[LogEvent]:
         """Another agent answered or the caller left: back to idle, no row."""
         a = self._get(extension)
@@ -352,6 +384,7 @@ class AgentPool:
         self._forget_call(a)
         return []
 
+    @_stamps_state_change
     def answer(self, extension: str, now: float, data: str = "") -> list[LogEvent]:
         """The agent answered the call it was ringing for: CONNECT."""
         a = self._get(extension)
@@ -361,6 +394,7 @@ class AgentPool:
         a.answered[a.call_queue] += 1
         return [LogEvent(now, a.call_id, a.call_queue, extension, "CONNECT", data)]
 
+    @_stamps_state_change
     def end_call(
         self, extension: str, now: float, wrapup: float, event: str, data: str = ""
     ) -> list[LogEvent]:
@@ -392,6 +426,7 @@ class AgentPool:
             rows.append(LogEvent(now, a.call_id or "", a.call_queue or "", extension, "WRAPUP_END"))
             self._move(a, "wrapup_end")
             self._forget_call(a)
+            a.since = now
         return rows
 
     # --- internals ------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..db import close_database, open_database
-from .agents import AgentListener, AgentQueueView, AgentService, AgentView
+from .agents import AgentListener, AgentQueueView, AgentService, AgentView, LiveAgent
 from .cdr import CdrEntry, CdrService, CdrView, Disposition, HangupSide
 from .clock import Clock, utc_now
 from .conferences import ConferenceService, ConferenceView
@@ -57,6 +57,7 @@ __all__ = [
     "AgentQueueView",
     "AgentService",
     "AgentView",
+    "LiveAgent",
     "ConferenceService",
     "ConferenceView",
     "ConfigListener",

@@ -4,7 +4,9 @@ An agent is an extension. Static members (a queue's `members`) are logged in to 
 for good; dynamic members log in and out (`*45`, POST /login, /logout), which is kept in
 `agent_login` so that a restart finds them where they were. A pause (with its reason) holds
 for every queue at once. Ringing, talking and wrap-up are live state that the runtime keeps
-(pbxd/callcenter/agents.py); it follows the changes made here through `subscribe`.
+(pbxd/callcenter/agents.py); it follows the changes made here through `subscribe`, and shows
+its live state through the provider given to `show_live_state` (without one, e.g. with no call
+control running, the state comes from the database alone: logged out, idle or paused).
 """
 
 from __future__ import annotations
@@ -34,6 +36,22 @@ class AgentQueueView:
     since: datetime | None  # dynamic login time; None for a static member
 
 
+STATES = ("logged_out", "idle", "paused", "ringing", "on_call", "wrapup")
+
+
+@dataclass(frozen=True)
+class LiveAgent:
+    """What call control knows of an agent right now."""
+
+    state: str  # one of STATES
+    since: datetime | None  # when the state began (None: before the daemon started)
+    call_queue: str | None  # the queue of the call it rings for, talks on or wraps up
+
+
+# extension -> its live state, None when call control does not know the agent (yet).
+LiveStateProvider = Callable[[str], LiveAgent | None]
+
+
 @dataclass(frozen=True)
 class AgentView:
     extension: str
@@ -42,6 +60,9 @@ class AgentView:
     paused: bool
     pause_reason: str | None
     paused_since: datetime | None
+    state: str = "logged_out"  # one of STATES
+    state_since: datetime | None = None
+    call_queue: str | None = None
 
     @property
     def logged_in(self) -> bool:
@@ -67,6 +88,11 @@ class AgentService:
     def __init__(self, clock: Clock = utc_now):
         self._clock = clock
         self._listeners = Listeners()
+        self._live: LiveStateProvider | None = None
+
+    def show_live_state(self, provider: LiveStateProvider | None) -> None:
+        """Call control's live view of the agents (None: the database alone)."""
+        self._live = provider
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -225,11 +251,19 @@ class AgentService:
             )
         state = Agent.get_or_none(Agent.extension == number)
         paused = bool(state and state.paused and queues)
+        paused_since = state.paused_since if paused and state else None
+        live = self._live(number) if self._live is not None else None
+        if live is None:  # the database alone
+            stored = "paused" if paused else "idle" if queues else "logged_out"
+            live = LiveAgent(stored, paused_since, None)
         return AgentView(
             extension=number,
             name=extension.name,
             queues=tuple(queues[q] for q in sorted(queues)),
             paused=paused,
             pause_reason=state.pause_reason if paused and state else None,
-            paused_since=state.paused_since if paused and state else None,
+            paused_since=paused_since,
+            state=live.state,
+            state_since=live.since,
+            call_queue=live.call_queue,
         )

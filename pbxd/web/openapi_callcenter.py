@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..callcenter.strategies import DEFAULT_STRATEGY, STRATEGIES
+from ..services.agents import STATES as AGENT_STATES
 
 _ADMIN = ["admin"]
 _READERS = ["admin", "supervisor"]
@@ -381,6 +382,9 @@ AGENT_SCHEMAS: dict[str, Any] = {
             "paused",
             "pause_reason",
             "paused_since",
+            "state",
+            "state_since",
+            "call_queue",
         ],
         "properties": {
             "extension": _NUMBER,
@@ -402,6 +406,21 @@ AGENT_SCHEMAS: dict[str, Any] = {
             "paused": {"type": "boolean"},
             "pause_reason": {"type": ["string", "null"]},
             "paused_since": {**_TIME, "type": ["string", "null"]},
+            "state": {
+                "type": "string",
+                "enum": list(AGENT_STATES),
+                "description": "Live: paused means paused and idle (a paused agent on a call "
+                "is on_call); ringing, on_call and wrapup come from call control",
+            },
+            "state_since": {
+                **_TIME,
+                "type": ["string", "null"],
+                "description": "When the state began; null when before the daemon started",
+            },
+            "call_queue": {
+                "type": ["string", "null"],
+                "description": "The queue of the call the agent rings for, talks on or wraps up",
+            },
         },
     },
     "AgentList": {

@@ -149,3 +149,20 @@ def test_unknown_agent_and_bad_login() -> None:
         pool.offer("201", "c1", "600", 0.0)
     with pytest.raises(ValueError, match="unknown queue log event"):
         LogEvent(0.0, "", "600", "201", "DANCE")
+
+
+def test_since_is_when_the_state_last_changed():
+    pool = AgentPool()
+    pool.add_static("1001", "600")
+    assert pool.view("1001").since is None  # configured before anything happened
+    pool.pause("1001", 10.0, "lunch")
+    pool.pause("1001", 11.0, "meeting")  # another reason, the same state
+    assert (pool.view("1001").state, pool.view("1001").since) == (AgentState.PAUSED, 10.0)
+    pool.unpause("1001", 20.0)
+    pool.offer("1001", "c1", "600", 21.0)
+    pool.answer("1001", 23.0)
+    assert (pool.view("1001").state, pool.view("1001").since) == (AgentState.ON_CALL, 23.0)
+    pool.end_call("1001", 30.0, wrapup=5.0, event="COMPLETE_AGENT")
+    assert pool.view("1001").since == 30.0
+    pool.poll(35.0)
+    assert (pool.view("1001").state, pool.view("1001").since) == (AgentState.IDLE, 35.0)

@@ -10,6 +10,7 @@ took the call, the queue log has the whole story, and the recording plays both s
 from __future__ import annotations
 
 import subprocess
+import time
 import urllib.request
 import wave
 from pathlib import Path
@@ -37,6 +38,16 @@ def phone(number: str, tmp_path: Path, pbxd: PbxdProcess, tone: Path, **options)
         log_dir=tmp_path,
         **options,
     )
+
+
+def wait_agent_state(pbxd: PbxdProcess, extension: str, state: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        agent = pbxd.api("GET", f"/api/v1/agents/{extension}")
+        if agent["state"] == state or time.monotonic() > deadline:
+            assert agent["state"] == state, agent
+            return agent
+        time.sleep(0.2)
 
 
 def test_a_caller_in_the_queue_reaches_the_agent_who_answers(
@@ -81,6 +92,9 @@ def test_a_caller_in_the_queue_reaches_the_agent_who_answers(
         caller.call("600")
         caller.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
         agent.wait_for("incoming_call", timeout=15)
+        # What a supervisor sees meanwhile: the agent on a call of queue 600.
+        seen = wait_agent_state(pbxd, "3101", "on_call", timeout=10)
+        assert seen["call_queue"] == "600" and seen["state_since"], seen
         caller.wait_for("call_ended", timeout=CALL_SECONDS + 15)
         agent.wait_for("call_ended", timeout=10)
     finally:

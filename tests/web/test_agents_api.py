@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pbxd.services import Role, build_services
+from datetime import UTC, datetime
+
+from pbxd.services import LiveAgent, Role, build_services
 
 from .ccapi import CallCenterApiTestCase
 
@@ -30,8 +32,14 @@ class AgentsApiTest(CallCenterApiTestCase):
             "paused": False,
             "pause_reason": None,
             "paused_since": None,
+            "state": "idle",
+            "state_since": None,
+            "call_queue": None,
         }
-        assert self.agent("1002")["logged_in"] is False
+        assert (self.agent("1002")["logged_in"], self.agent("1002")["state"]) == (
+            False,
+            "logged_out",
+        )
         items = self.call("GET", AGENTS, token=self.token)[1]["items"]
         assert [item["extension"] for item in items] == ["1001"]
         self.error("GET", f"{AGENTS}/1999", None, 404, "not_found")
@@ -50,6 +58,7 @@ class AgentsApiTest(CallCenterApiTestCase):
             "lunch",
             SINCE,
         )
+        assert (data["state"], data["state_since"]) == ("paused", SINCE)
         assert self.services.agents.for_queue("601") == []
 
         data = self.call("POST", f"{AGENTS}/1002/unpause", token=self.token)[1]
@@ -143,3 +152,19 @@ class AgentsApiTest(CallCenterApiTestCase):
         self.call("POST", f"{AGENTS}/1003/login", {"queues": ["600"]}, token=self.token)
         assert self.call("DELETE", "/api/v1/extensions/1003", token=self.token)[0] == 204
         assert self.services.agents.for_queue("600") == [("1001", 0)]
+
+    def test_live_state_comes_from_call_control(self) -> None:
+        ringing_since = datetime(2024, 5, 1, 8, 0, 5, tzinfo=UTC)
+        live = {"1001": LiveAgent("ringing", ringing_since, "600")}
+        self.services.agents.show_live_state(live.get)
+        data = self.agent("1001")
+        assert (data["state"], data["state_since"], data["call_queue"]) == (
+            "ringing",
+            "2024-05-01T08:00:05Z",
+            "600",
+        )
+        # an agent call control does not know yet: what the database says
+        self.call("POST", f"{AGENTS}/1002/login", {"queues": ["601"]}, token=self.token)
+        assert self.agent("1002")["state"] == "idle"
+        self.services.agents.show_live_state(None)
+        assert self.agent("1001")["state"] == "idle"
