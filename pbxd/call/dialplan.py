@@ -132,6 +132,13 @@ class CallCenterRuntime:
         services.agents.subscribe(self._agent_changed)
         services.agents.show_live_state(self.live_agent)
 
+    def _is_queue(self, number: str) -> bool:
+        try:
+            self.services.queues.get(number)
+        except NotFound:
+            return False
+        return True
+
     def live_agent(self, extension: str) -> LiveAgent | None:
         """The agent as the queues see it now: ringing, on a call, in wrap-up ..."""
         if extension not in self.center.agents:
@@ -237,7 +244,7 @@ class CallCenterRuntime:
             elif kind == "survey":
                 await self._survey(None, leg)
             elif kind == "voicemail":
-                await self.voicemail.deposit(target, leg)
+                await self.voicemail.deposit(target, leg, queue=self._is_queue(target))
             elif kind == "hangup" and not leg.answered:
                 leg.reject(TemporarilyUnavailable("closed"))
             else:

@@ -97,3 +97,22 @@ def peak_frequency(samples: np.ndarray, rate: int) -> float:
         if denominator != 0:
             offset = 0.5 * (left - right) / denominator
     return float((peak + offset) * rate / tail.size)
+
+
+def prompt_match(heard: np.ndarray, rate: int, prompt: Path | str) -> float:
+    """How well `prompt` (a WAV) appears somewhere in `heard`: the peak of the normalised
+    cross-correlation, 1.0 for an exact copy. After G.711 and a phone's resampling a played
+    prompt still scores well above 0.5; another prompt or music scores far lower."""
+    wanted, wanted_rate = read_samples(prompt)
+    if rate != wanted_rate:  # bring what was heard to the prompt's rate
+        times = np.arange(int(heard.size * wanted_rate / rate)) / wanted_rate
+        heard = np.interp(times, np.arange(heard.size) / rate, heard)
+    if heard.size < wanted.size or not wanted.any():
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(heard.size + wanted.size)))
+    correlation = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(wanted, size)), size)
+    # energy of each window of `heard` as long as the prompt, for the normalisation
+    energy = np.concatenate(([0.0], np.cumsum(heard**2)))
+    windows = energy[wanted.size :] - energy[: -wanted.size]
+    scores = correlation[: windows.size] / np.sqrt(np.maximum(windows, 1e-12) * np.sum(wanted**2))
+    return float(scores.max())

@@ -85,11 +85,13 @@ class Voicemail:
 
     # -- leaving a message ----------------------------------------------------------------------
 
-    async def deposit(self, box: str, leg: InboundLeg) -> None:
+    async def deposit(self, box: str, leg: InboundLeg, *, queue: bool = False) -> None:
+        """Leave a message in `box`: an extension's, or a queue's (`queue`: "all agents are
+        busy" rather than "the person at extension ...")."""
         watcher = LegWatcher()
         await leg.prepare(watcher)
         leg.answer()
-        if not await play(self.engine, leg, watcher, self._greeting(box) + [BEEP]):
+        if not await play(self.engine, leg, watcher, self._greeting(box, queue) + [BEEP]):
             return
         assert leg.endpoint is not None
         path = self.store.new_message_path(box, time.time())
@@ -126,7 +128,7 @@ class Voicemail:
         loop = asyncio.get_running_loop()
         stored.add_done_callback(lambda _: loop.call_soon_threadsafe(self.notify, box))
 
-    def _greeting(self, box: str) -> list[np.ndarray]:
+    def _greeting(self, box: str, queue: bool) -> list[np.ndarray]:
         own = self.store.greeting_path(box)
         if own is not None:
             try:
@@ -134,6 +136,8 @@ class Voicemail:
             except PromptError as exc:
                 log.warning("voicemail %s: greeting unusable (%s): the default one", box, exc)
         p = self.prompts
+        if queue:
+            return p.get("vm-greeting-queue")
         return p.get("vm-greeting-default") + p.digits(box) + p.get("vm-greeting-default-end")
 
     # -- message waiting indication ---------------------------------------------------------------
