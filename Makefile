@@ -13,10 +13,14 @@ RUN_DEBS := libspandsp2 libgsm1 libopus0
 # Debian packages the tests drive as real SIP peers and audio tools.
 # The firmware tools' fast tests run the board scripts for real on tiny stand-ins.
 TEST_DEBS := $(RUN_DEBS) sip-tester baresip sox espeak-ng \
-	busybox-static dash genimage mtools dosfstools e2fsprogs squashfs-tools
+	busybox-static dash genimage mtools dosfstools e2fsprogs squashfs-tools \
+	chromium fonts-wqy-microhei
+# The web console is bundled from npm packages by Node.js (ui/, tools/ui/build.py).
+UI_DEBS := nodejs npm
 BENCH_DEBS := kamailio rtpengine-daemon
 
-.PHONY: run dev test bench lint deps-run deps-test deps-bench apt-install venv clean-venv prompts
+.PHONY: run dev test bench lint deps-run deps-test deps-bench apt-install venv clean-venv prompts \
+	ui deps-ui
 
 # One stamp per set of extras: `make run` installs only what the daemon needs.
 $(VENV)/bin/python:
@@ -37,11 +41,11 @@ $(VENV)/.stamp-bench: pyproject.toml | $(VENV)/bin/python
 
 venv: $(VENV)/.stamp-test
 
-run: $(VENV)/.stamp-run deps-run prompts
+run: $(VENV)/.stamp-run deps-run prompts ui
 	mkdir -p $(DATA)
 	$(VENV)/bin/pbxd --data-dir $(DATA) --prompts-dir $(PROMPTS)
 
-dev: $(VENV)/.stamp-run deps-run prompts
+dev: $(VENV)/.stamp-run deps-run prompts ui
 	mkdir -p $(DATA)
 	$(VENV)/bin/pbxd --data-dir $(DATA) --prompts-dir $(PROMPTS) --reload
 
@@ -50,6 +54,16 @@ PROMPTS := build/prompts
 prompts: $(VENV)/.stamp-run
 	@$(MAKE) --no-print-directory apt-install DEBS="espeak-ng"
 	$(PY) -m tools.prompts.generate $(PROMPTS) --langs zh,en
+
+# The web console, served by pbxd from build/ui (pbxd --ui-dir).
+ui: $(VENV)/.stamp-run deps-ui
+	$(PY) -m tools.ui.build --out build/ui
+
+# Node.js from Debian unless a node and npm are already there (e.g. NodeSource's, whose
+# nodejs package carries npm and conflicts with Debian's npm).
+deps-ui:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory apt-install DEBS="$(UI_DEBS)"
 
 deps-run:
 	@$(MAKE) --no-print-directory apt-install DEBS="$(RUN_DEBS)"
@@ -68,7 +82,7 @@ deps-bench:
 	@$(MAKE) --no-print-directory apt-install DEBS="$(TEST_DEBS) $(BENCH_DEBS)"
 
 # Everything: lint, the tests on the host, then the firmware image booted under QEMU.
-test: $(VENV)/.stamp-test deps-test prompts
+test: $(VENV)/.stamp-test deps-test prompts ui
 	$(VENV)/bin/ruff check pbxd tests benchmarks tools board
 	$(PY) -m pytest -q -m "not qemu"
 	@$(MAKE) --no-print-directory test-qemu

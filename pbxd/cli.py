@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pbxd.daemon import Settings, serve
 from pbxd.media.ports import parse_port_range
+from pbxd.web.static import default_ui_dir
 
 
 def _port(text: str) -> int:
@@ -120,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the system prompts (zh/, en/, common/), rendered at build time; uploads go to "
         "DATA_DIR/prompts and take precedence",
     )
+    parser.add_argument(
+        "--ui-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the built web console (python -m tools.ui.build); default: build/ui of this "
+        "source checkout when built, else /usr/share/coocenter/ui",
+    )
     parser.add_argument("--log-level", default=os.environ.get("PBXD_LOG_LEVEL", "INFO"))
     parser.add_argument(
         "--reload", action="store_true", help="restart when the source changes (development)"
@@ -165,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         external_address=args.external_address,
         local_networks=args.local_networks,
         prompts_dir=args.prompts_dir.resolve(),
+        ui_dir=(args.ui_dir or default_ui_dir()).resolve(),
     )
     try:
         with asyncio.Runner(loop_factory=_fastest_loop()) as runner:

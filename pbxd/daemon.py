@@ -41,6 +41,8 @@ from pbxd.web.app import make_app
 log = logging.getLogger("pbxd")
 
 REGISTRAR_SWEEP_SECONDS = 30.0
+# Queue calls whose SIP Call-ID agent rows may still need (wrap-ups end minutes later).
+RECENT_QUEUE_CALLS = 1000
 MAX_HTTP_BODY = 1 << 20  # above the app's own JSON 413 limit, so clients get JSON errors
 
 
@@ -58,6 +60,7 @@ class Settings:
     admin_password: str | None = None
     external_address: str | None = None  # advertised to peers outside local_networks (NAT)
     prompts_dir: Path = Path("/usr/share/coocenter/prompts")  # system prompts (the image's)
+    ui_dir: Path | None = None  # the built web console (pbxd.web.static); None: API only
     local_networks: tuple[IPv4Network | IPv6Network, ...] = ()
 
 
@@ -84,6 +87,7 @@ class Daemon:
         )
         self.registrar = Registrar()
         self._db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdr")
+        self._queue_call_ids: dict[str, str] = {}  # queue's call id -> SIP Call-ID, oldest first
         key = load_or_create_key(settings.data_dir / "sip-nonce.key")
         self.guard = AuthGuard(
             DigestAuthenticator(
@@ -107,6 +111,9 @@ class Daemon:
             on_queue_finished=self._queue_call_finished,
             on_agent_events=self._agent_events,
             on_call_record=self._record_call,
+            on_call_history=lambda history: self._write_history(
+                self.services.history.record_call, history
+            ),
             in_background=self._db_writer.submit,
             voicemail_dir=settings.data_dir / VOICEMAIL_DIR,
             ring_timeout=settings.ring_timeout,
@@ -137,7 +144,7 @@ class Daemon:
         tcp = await TcpTransport.listen(s.bind, s.sip_port, self.core.on_message)
         self.core.add_transport("UDP", udp, s.sip_port)
         self.core.add_transport("TCP", tcp, s.sip_port)
-        app = make_app(self.services, status_provider=self.status)
+        app = make_app(self.services, status_provider=self.status, ui_dir=s.ui_dir)
         self._http_server = app.listen(
             s.http_port, address=s.bind, xheaders=False, max_body_size=MAX_HTTP_BODY
         )
@@ -178,6 +185,11 @@ class Daemon:
         survey = self.callcenter.survey_of(finished.call.leg)
         offset = time.time() - asyncio.get_running_loop().time()
         call_id = finished.call.leg.request.call_id
+        # Agent rows that come later (WRAPUP_END, a late RING_NO_ANSWER) name the call by
+        # the queue's own id: remember its SIP Call-ID for them.
+        self._queue_call_ids[finished.call.id] = call_id
+        while len(self._queue_call_ids) > RECENT_QUEUE_CALLS:
+            self._queue_call_ids.pop(next(iter(self._queue_call_ids)))
         events = [queue_event_entry(e, offset, call_id) for e in finished.call.events]
         recordings_dir = self.settings.data_dir / RECORDINGS_DIR
         self._after_recording(
@@ -209,7 +221,11 @@ class Daemon:
 
     def _agent_events(self, events: list) -> None:
         offset = time.time() - asyncio.get_running_loop().time()
-        entries = [queue_event_entry(event, offset) for event in events]
+        entries = [
+            # "" when unknown: the queue's own id means nothing outside this process
+            queue_event_entry(event, offset, self._queue_call_ids.get(event.call_id, ""))
+            for event in events
+        ]
         self._write_history(self.services.history.append_events, entries)
 
     def _on_extension_change(self, number: str, deleted: bool) -> None:
@@ -240,7 +256,7 @@ def repair_recordings(recordings: Path) -> None:
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     repair_recordings(settings.data_dir / "recordings")
-    services = build_services(settings.data_dir)
+    services = build_services(settings.data_dir, prompts_dir=settings.prompts_dir)
     created_password = services.users.ensure_admin(settings.data_dir, settings.admin_password)
     daemon = Daemon(settings, services)
     await daemon.start()

@@ -33,6 +33,7 @@ from pbxd.media.prompts import PromptLibrary
 from pbxd.services import LiveAgent, Services
 from pbxd.services.cdr import CdrEntry, Disposition, HangupSide
 from pbxd.services.errors import NotFound, ServiceError
+from pbxd.services.history import CallHistory
 from pbxd.sip.errors import NotFound as SipNotFound
 from pbxd.sip.errors import TemporarilyUnavailable
 from pbxd.sip.message import Request
@@ -88,6 +89,7 @@ class CallCenterRuntime:
         on_queue_finished: Callable[[QueueFinished], None],
         on_agent_events: Callable[[list[LogEvent]], None],
         on_call_record: Callable[[CdrEntry], None] = lambda entry: None,
+        on_call_history: Callable[[CallHistory], None] = lambda history: None,
         in_background: Callable[..., Future] | None = None,
         voicemail_dir: Path | None = None,
         ring_timeout: float = 30.0,
@@ -100,6 +102,7 @@ class CallCenterRuntime:
         self.center = CallCenter()
         self.on_agent_events = on_agent_events
         self.on_call_record = on_call_record
+        self.on_call_history = on_call_history
         self.queues = QueueRuntime(
             engine,
             legs,
@@ -169,7 +172,13 @@ class CallCenterRuntime:
             if not leg.ended:
                 leg.hang_up()
             if not self.queues.recorded(leg):
-                self.on_call_record(leg_call_record(leg))
+                rating, reason = self.survey_of(leg)  # an IVR's survey key, outside a queue
+                if rating is None:
+                    self.on_call_record(leg_call_record(leg))
+                else:
+                    self.on_call_history(
+                        CallHistory(leg_call_record(leg), survey=rating, survey_reason=reason)
+                    )
 
     def unanswered(self, extension: str):
         """A direct call `extension` did not answer: its mailbox, when it has voicemail."""
@@ -182,13 +191,15 @@ class CallCenterRuntime:
         """What takes an INVITE from a trunk peer: its inbound route (time conditions
         applied), or a 404. None when the source is no trunk (the caller must then
         authenticate as an extension): outside callers reach nothing but the routes."""
-        if self.services.trunks.trunk_for_address(peer.host) is None:
+        trunk = self.services.trunks.trunk_for_address(peer.host)
+        if trunk is None:
             return None
         uri = request.uri
         did = (uri.unescaped_user if isinstance(uri, SipUri) else None) or ""
         route = self.services.inbound_routes.route_for(did)
         if route is None:
             return lambda leg: self._recorded(self._no_route(did, leg), leg)
+        name = trunk.name
         destination = parse_destination(route.destination)
         if route.time_condition:
             try:
@@ -200,7 +211,12 @@ class CallCenterRuntime:
                     closed = route.closed_destination
                     destination = parse_destination(closed) if closed else HANGUP
                     log.info("route %s is closed now: to %s", did, destination)
-        return lambda leg: self._recorded(self.run(destination, leg), leg)
+
+        def answer(leg: InboundLeg):
+            leg.trunk = name
+            return self._recorded(self.run(destination, leg), leg)
+
+        return answer
 
     async def _no_route(self, did: str, leg: InboundLeg) -> None:
         log.info("call from a trunk to %s: no inbound route", did)

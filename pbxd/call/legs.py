@@ -200,6 +200,7 @@ class InboundLeg(Leg):
         self.request = request
         self.peer = peer
         self.dialed = dialed
+        self.trunk: str | None = None  # the trunk it came in on; None: from an extension
         # A call handed over by the B2BUA keeps the To tag its provisional responses had.
         self.to_tag = to_tag or new_tag()
         self._answer_sdp: bytes | None = None

@@ -29,6 +29,9 @@ class User(BaseModel):
     created_at = UtcDateTimeField()
     # m0002: the extension number an agent works at (REFERENCES extension.number, SET NULL).
     extension = TextField(null=True, unique=True)
+    # m0006: console language (zh-CN | en) and number masking (all | partial | name_only).
+    language = TextField(default="zh-CN")
+    masking = TextField(default="all")
 
     class Meta:
         table_name = "user"
@@ -42,6 +45,35 @@ class ApiToken(BaseModel):
 
     class Meta:
         table_name = "api_token"
+
+
+class WebSession(BaseModel):
+    """A browser session of the console (m0006); the cookie itself is never stored."""
+
+    token_hash = TextField(unique=True)  # sha256 hex of the session cookie
+    user = ForeignKeyField(User, backref="web_sessions", on_delete="CASCADE")
+    csrf_token = TextField()  # sent to the page; useless without the cookie
+    created_at = UtcDateTimeField()
+    last_seen_at = UtcDateTimeField()  # slides the idle timeout, written at most once a minute
+    expires_at = UtcDateTimeField()  # absolute end, whatever the activity
+
+    class Meta:
+        table_name = "web_session"
+
+
+class OperationLogEntry(BaseModel):
+    """One row of the operation log (m0006): who changed what through the API, or logged in."""
+
+    time = UtcDateTimeField()
+    username = TextField()
+    role = TextField(null=True)  # None for a failed login
+    client_ip = TextField()
+    action = TextField()  # "login", "logout", "login_failed" or "PUT /api/v1/queues/{number}"
+    target = TextField()  # the request path
+    detail = TextField(default="{}")  # JSON object: field names and status, never values
+
+    class Meta:
+        table_name = "operation_log"
 
 
 class Extension(BaseModel):
@@ -190,6 +222,16 @@ class Queue(BaseModel):
 
     class Meta:
         table_name = "queue"
+
+
+class UserQueue(BaseModel):
+    """A queue a supervisor leads (m0006)."""
+
+    user = ForeignKeyField(User, backref="led_queues", on_delete="CASCADE")
+    queue = ForeignKeyField(Queue, backref="supervisors", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "user_queue"
 
 
 class QueueMember(BaseModel):

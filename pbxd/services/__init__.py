@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..db import close_database, open_database
 from .agents import AgentListener, AgentQueueView, AgentService, AgentView, LiveAgent
+from .backup import BackupRefused, BackupService, RestoreResult
 from .cdr import CdrEntry, CdrService, CdrView, Disposition, HangupSide
 from .clock import Clock, utc_now
 from .conferences import ConferenceService, ConferenceView
@@ -16,12 +17,15 @@ from .errors import Conflict, NotFound, ServiceError, ValidationError
 from .extensions import ExtensionListener, ExtensionService, ExtensionView
 from .history import CallHistory, HistoryService, LegEntry, QueueEventEntry
 from .ivrs import IvrService, IvrView
+from .oplog import OperationLog, OperationView
+from .prompts import PromptService
 from .queues import QueueMemberView, QueueService, QueueView
 from .recordings import RecordingEntry, RecordingService
+from .reports import ReportService
 from .ringgroups import RingGroupService, RingGroupView
 from .routes import InboundRouteService, InboundRouteView
 from .trunks import TrunkService, TrunkView
-from .users import Role, UserService, UserView
+from .users import Language, LastAdmin, Masking, Role, SessionView, UserService, UserView
 from .voicemail_index import VoicemailEntry, VoicemailService
 
 __all__ = [
@@ -43,7 +47,17 @@ __all__ = [
     "UserService",
     "UserView",
     "ValidationError",
+    # web console (issue 6, m0006)
+    "Language",
+    "LastAdmin",
+    "Masking",
+    "OperationLog",
+    "OperationView",
+    "SessionView",
     "build_services",
+    "BackupRefused",
+    "BackupService",
+    "RestoreResult",
     "CallHistory",
     "HistoryService",
     "LegEntry",
@@ -100,6 +114,25 @@ class Services:
     trunks: TrunkService
     ring_groups: RingGroupService
     conferences: ConferenceService
+    prompts: PromptService  # system prompts and uploads (issue 5)
+    reports: ReportService  # statistics over the history (issue 6)
+    backup: BackupService  # the configuration as one file
+    oplog: OperationLog  # who logged in and changed what through the API (issue 6)
+
+    def restore_configuration(self, data: bytes) -> RestoreResult:
+        """Restore a backup (BackupRefused when it is no good: nothing changed), then tell
+        call control and the other listeners what changed, as if each object had been
+        edited through its service."""
+        config = (self.queues, self.ivrs, self.inbound_routes, self.trunks, self.ring_groups,
+                  self.conferences)  # fmt: skip
+        before = [service.keys() for service in config]
+        extensions_before = {view.number for view in self.extensions.list()}
+        result = self.backup.restore(data)
+        self.extensions.announce_replaced(extensions_before)
+        for service, keys in zip(config, before, strict=True):
+            service.announce_replaced(keys)
+        self.agents.announce_all()
+        return result
 
     def close(self) -> None:
         """Stop the password worker and close the database (this thread's connection)."""
@@ -107,7 +140,9 @@ class Services:
         close_database()
 
 
-def build_services(data_dir: Path, *, clock: Clock = utc_now) -> Services:
+def build_services(
+    data_dir: Path, *, clock: Clock = utc_now, prompts_dir: Path | None = None
+) -> Services:
     """Open the database in `data_dir` (migrating it) and build the services on it.
 
     Close with `Services.close()` at shutdown. The services are synchronous and meant for the
@@ -120,6 +155,9 @@ def build_services(data_dir: Path, *, clock: Clock = utc_now) -> Services:
     open_database(data_dir / DATABASE_FILE)
     recordings = RecordingService(data_dir / RECORDINGS_DIR)
     plan = DialPlan()  # one dial plan and destination graph across the configuration
+    # Prompt names in queues/IVRs are checked only against a system prompts directory.
+    prompts = PromptService(prompts_dir, data_dir / "prompts", clock)
+    prompt_exists = prompts.exists if prompts_dir is not None else None
     return Services(
         extensions=ExtensionService(clock, guard=plan),
         users=UserService(clock),
@@ -127,11 +165,15 @@ def build_services(data_dir: Path, *, clock: Clock = utc_now) -> Services:
         history=HistoryService(recordings),
         recordings=recordings,
         voicemail=VoicemailService(data_dir / VOICEMAIL_DIR),
-        queues=QueueService(plan, clock),
+        queues=QueueService(plan, clock, prompt_exists=prompt_exists),
         agents=AgentService(clock),
-        ivrs=IvrService(plan, clock),
+        ivrs=IvrService(plan, clock, prompt_exists=prompt_exists),
         inbound_routes=InboundRouteService(plan, clock),
         trunks=TrunkService(clock),
         ring_groups=RingGroupService(plan, clock),
         conferences=ConferenceService(plan, clock),
+        prompts=prompts,
+        reports=ReportService(),
+        backup=BackupService(data_dir / "prompts", clock),
+        oplog=OperationLog(clock),
     )

@@ -228,6 +228,11 @@ class AgentService:
         # A row exists while the agent is paused; the list shows agents, not past pauses.
         return bool(Agent.delete().where(Agent.extension == number).execute())
 
+    def announce_all(self) -> None:
+        """Every agent to the listeners (after a restore replaced queues and members)."""
+        for view in self.list():
+            self._listeners.notify(view)
+
     def _after_commit(self, number: str) -> None:
         db.after_commit(lambda: self._listeners.notify(self._view(number)))
 

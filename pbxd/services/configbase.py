@@ -249,6 +249,18 @@ class ConfigService(Generic[ViewT]):
         unsubscribe. Callbacks run in the thread that made the change."""
         return self._listeners.subscribe(callback)
 
+    def keys(self) -> set[str]:
+        return {str(getattr(view, self.key_field)) for view in self.list()}
+
+    def announce_replaced(self, before: set[str]) -> None:
+        """The whole table was replaced (a restore): tell the listeners, key by key, what
+        went and what is there now, as if each had been changed through this service."""
+        now = self.keys()
+        for key in sorted(before - now):
+            self._listeners.notify(self.kind, key, True)
+        for key in sorted(now):
+            self._listeners.notify(self.kind, key, False)
+
     # helpers
 
     def _check_fields(self, data: Mapping[str, Any]) -> None:

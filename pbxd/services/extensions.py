@@ -246,6 +246,15 @@ class ExtensionService:
             )
         return secrets.get(number)
 
+    def announce_replaced(self, before: set[str]) -> None:
+        """The table was replaced (a restore): listeners hear of every number gone or there."""
+        now = {view.number for view in self.list()}
+        self._secrets = None
+        for number in sorted(before - now):
+            self._notify(number, deleted=True)
+        for number in sorted(now):
+            self._notify(number, deleted=False)
+
     def subscribe(self, callback: ExtensionListener) -> Callable[[], None]:
         """Call `callback(number, deleted)` after each committed change; returns unsubscribe."""
         self._listeners.append(callback)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db.models import Ivr
+from .clock import Clock, utc_now
 from .configbase import (
     PROMPT_MAX_LEN,
     REQUIRED,
@@ -19,8 +20,9 @@ from .configbase import (
     require_name,
     require_number,
 )
-from .dialplan import REPEAT, ivr_edges
+from .dialplan import REPEAT, DialPlan, ivr_edges
 from .errors import ValidationError
+from .prompts import IVR_PROMPT_FIELDS, PromptExists, require_prompts
 
 KEYS = "0123456789*#"
 
@@ -72,6 +74,13 @@ class IvrService(DialPlanConfigService[IvrView]):
         "invalid_destination": None,
     }
 
+    def __init__(
+        self, plan: DialPlan, clock: Clock = utc_now, *, prompt_exists: PromptExists | None = None
+    ):
+        super().__init__(plan, clock)
+        # Refuses prompt names that are neither system prompts nor uploads; None: no check.
+        self._prompt_exists = prompt_exists
+
     def _values(self, row: Ivr) -> dict[str, Any]:
         values = super()._values(row)
         values["keys"] = json.loads(row.keys)
@@ -100,6 +109,7 @@ class IvrService(DialPlanConfigService[IvrView]):
 
     def _check(self, values: dict[str, Any], *, old: dict[str, Any] | None) -> None:
         name, number = values["name"], values["number"]
+        require_prompts(self._prompt_exists, values, old, IVR_PROMPT_FIELDS)
         if number is not None and (old is None or old["number"] != number):
             self._plan.require_number_free(number)
         node = ("ivr", name)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..callcenter.strategies import DEFAULT_STRATEGY, STRATEGIES
 from ..db.models import Queue, QueueMember
+from .clock import Clock, utc_now
 from .configbase import (
     PROMPT_MAX_LEN,
     REQUIRED,
@@ -20,8 +21,9 @@ from .configbase import (
     require_choice,
     require_number,
 )
-from .dialplan import queue_edges
+from .dialplan import DialPlan, queue_edges
 from .errors import ValidationError
+from .prompts import QUEUE_PROMPT_FIELDS, PromptExists, require_prompts
 
 RECORDING_POLICIES = ("none", "all", "inbound", "outbound")
 PENALTY_MAX = 100
@@ -113,6 +115,13 @@ class QueueService(DialPlanConfigService[QueueView]):
         "survey": False,
     }
 
+    def __init__(
+        self, plan: DialPlan, clock: Clock = utc_now, *, prompt_exists: PromptExists | None = None
+    ):
+        super().__init__(plan, clock)
+        # Refuses prompt names that are neither system prompts nor uploads; None: no check.
+        self._prompt_exists = prompt_exists
+
     def _values(self, row: Queue) -> dict[str, Any]:
         values = {name: getattr(row, name) for name in self.defaults if name != "members"}
         members = QueueMember.select().where(QueueMember.queue == row)
@@ -153,6 +162,7 @@ class QueueService(DialPlanConfigService[QueueView]):
 
     def _check(self, values: dict[str, Any], *, old: dict[str, Any] | None) -> None:
         number = values["number"]
+        require_prompts(self._prompt_exists, values, old, QUEUE_PROMPT_FIELDS)
         if old is None:
             self._plan.require_number_free(number)
         self._plan.require_extensions("members", [m["extension"] for m in values["members"]])

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tornado.web import Application
 
 from ..services import Services
-from .auth import LoginHandler, LogoutHandler
+from .archive import RecordingsArchiveHandler
+from .auth import LoginHandler, LogoutHandler, MyPasswordHandler, SessionHandler
 from .base import ApiContext, BaseHandler, NotFoundHandler, StatusProvider
 from .callcenter import (
     AgentHandler,
@@ -35,8 +37,14 @@ from .cdr import CdrHandler
 from .extensions import ExtensionHandler, ExtensionsHandler
 from .history import CallLegsHandler, QueueEventsHandler
 from .meta import HealthHandler, OpenApiHandler, SystemStatusHandler
+from .oplog import OperationLogHandler
+from .prompts import PromptAudioHandler, PromptHandler, PromptsHandler
 from .ratelimit import LoginThrottle
 from .recordings import RecordingAudioHandler, RecordingHandler, RecordingsHandler
+from .reports import ReportsHandler
+from .static import ui_routes
+from .system import BackupHandler, RestoreHandler, SystemInfoHandler
+from .users import MeHandler, UserHandler, UsersHandler
 from .voicemail import VoicemailBoxHandler, VoicemailMessageHandler
 
 # Paths in OpenAPI template form; `{name}` matches one path segment, passed as `name`.
@@ -44,6 +52,14 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/health", HealthHandler),
     ("/api/v1/auth/login", LoginHandler),
     ("/api/v1/auth/logout", LogoutHandler),
+    # web console: sessions, users, operation log (issue 6, docs/WEBAUTH.md); "me" before
+    # {username}, which it would match
+    ("/api/v1/auth/session", SessionHandler),
+    ("/api/v1/users", UsersHandler),
+    ("/api/v1/users/me", MeHandler),
+    ("/api/v1/users/me/password", MyPasswordHandler),
+    ("/api/v1/users/{username}", UserHandler),
+    ("/api/v1/operation-log", OperationLogHandler),
     ("/api/v1/extensions", ExtensionsHandler),
     ("/api/v1/extensions/{number}", ExtensionHandler),
     # call-center configuration and agents (m0002)
@@ -67,13 +83,21 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/conferences/{number}", ConferenceHandler),
     ("/api/v1/cdr", CdrHandler),
     ("/api/v1/cdr/{call_id}/legs", CallLegsHandler),
+    ("/api/v1/reports", ReportsHandler),
     ("/api/v1/queue-events", QueueEventsHandler),
+    ("/api/v1/prompts", PromptsHandler),
+    ("/api/v1/prompts/{id}", PromptHandler),
+    ("/api/v1/prompts/{id}/audio", PromptAudioHandler),
     ("/api/v1/recordings", RecordingsHandler),
+    ("/api/v1/recordings/archive", RecordingsArchiveHandler),
     ("/api/v1/recordings/{id}", RecordingHandler),
     ("/api/v1/recordings/{id}/audio", RecordingAudioHandler),
     ("/api/v1/voicemail/{box}", VoicemailBoxHandler),
     ("/api/v1/voicemail/{box}/{id}", VoicemailMessageHandler),
     ("/api/v1/system/status", SystemStatusHandler),
+    ("/api/v1/system/info", SystemInfoHandler),
+    ("/api/v1/system/backup", BackupHandler),
+    ("/api/v1/system/restore", RestoreHandler),
     ("/api/v1/openapi.json", OpenApiHandler),
 )
 
@@ -98,8 +122,10 @@ def make_app(
     *,
     status_provider: StatusProvider | None = None,
     clock: Callable[[], float] = time.monotonic,
+    ui_dir: Path | None = None,
 ) -> Application:
     """The API application. `clock` (monotonic seconds) drives the login rate limit.
+    `ui_dir`: the built web console (pbxd.web.static), served at / and /ui/; None: API only.
 
     Serve it with a body cap above MAX_BODY_BYTES, e.g. `app.listen(port, address,
     max_body_size=1 << 20)`, so that oversized JSON gets a JSON 413 and huge uploads are cut off.
@@ -110,12 +136,18 @@ def make_app(
         clock=clock,
         login_throttle=LoginThrottle(),
     )
-    handlers = [(route_pattern(path), handler, {"ctx": ctx}) for path, handler in ROUTES]
+    handlers = [
+        (route_pattern(path), handler, {"ctx": ctx, "route": path}) for path, handler in ROUTES
+    ]
+    if ui_dir is not None:
+        # After the API's routes: /api/... never reaches the console (unknown ones get JSON 404).
+        handlers += ui_routes(ui_dir)
     return Application(
         handlers,
         default_handler_class=NotFoundHandler,
         default_handler_args={"ctx": ctx},
-        # Bearer tokens, not cookies: no XSRF exposure on the API.
+        # Session cookies are guarded by BaseHandler (X-CSRF-Token and Origin checks), bearer
+        # tokens need no guard: Tornado's own XSRF cookie stays off.
         xsrf_cookies=False,
         serve_traceback=False,
     )

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal
+from urllib.parse import urlsplit
 
 from tornado import httputil
 from tornado.web import HTTPError, RequestHandler
 
-from ..services import Role, ServiceError, Services, UserView
+from ..services import Role, ServiceError, Services, SessionView, UserView
 from .errors import (
     ApiError,
     BadJson,
+    CsrfRefused,
     Forbidden,
     InvalidRequest,
     PayloadTooLarge,
     RouteNotFound,
     Unauthorized,
 )
+from .i18n import localize_error_body, request_language
 from .ratelimit import LoginThrottle
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,16 @@ ADMIN_ONLY: Final = frozenset({Role.ADMIN})
 ADMIN_OR_SUPERVISOR: Final = frozenset({Role.ADMIN, Role.SUPERVISOR})
 ANY_ROLE: Final = frozenset(Role)
 AccessRule = frozenset[Role] | Literal["public"]
+
+# Browser sessions (docs/WEBAUTH.md): the cookie, and the header unsafe requests echo it with.
+SESSION_COOKIE: Final = "pbxd_session"
+CSRF_HEADER: Final = "X-CSRF-Token"
+# Methods that change something: on a session cookie they need the CSRF header, and once
+# they succeed they go to the operation log.
+WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+_JSON_OBJECT_START = re.compile(rb"\s*\{")
+_MAX_LOGGED_FIELDS = 50
 
 # `code` for the errors Tornado raises itself (unknown method, malformed request ...).
 _HTTP_CODES = {
@@ -61,23 +76,29 @@ class ApiContext:
 
 
 class BaseHandler(RequestHandler):
-    """Checks the bearer token and role in `prepare()`, maps errors in `write_error()`.
+    """Checks the bearer token or session cookie and the role in `prepare()`, maps errors in
+    `write_error()`, logs successful writes in `on_finish()`.
 
     Subclasses declare `access = {"GET": ADMIN_ONLY, ...}`; the methods listed are the only
     ones served (others get 405), and a method without a rule cannot be reached.
     """
 
     access: ClassVar[Mapping[str, AccessRule]] = {}
+    # False for handlers that write their own operation-log rows (login, logout).
+    logs_operations: ClassVar[bool] = True
     current_user: UserView | None
+    # The browser session that authenticated the request; None for a bearer token.
+    session: SessionView | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "SUPPORTED_METHODS" not in cls.__dict__:
             cls.SUPPORTED_METHODS = tuple(cls.access)
 
-    def initialize(self, ctx: ApiContext) -> None:
+    def initialize(self, ctx: ApiContext, route: str = "") -> None:
         self.ctx = ctx
         self.services = ctx.services
+        self.route = route  # the path template of ROUTES, e.g. /api/v1/queues/{number}
 
     def set_default_headers(self) -> None:
         self.clear_header("Server")
@@ -95,15 +116,44 @@ class BaseHandler(RequestHandler):
         rule = self.access[self.request.method]
         if rule == PUBLIC:
             return
-        token = self.bearer_token()
-        if token is None:
-            raise Unauthorized("missing bearer token")
-        user = self.services.users.user_for_token(token)
-        if user is None:
-            raise Unauthorized("invalid or expired token")
+        user = self.authenticate()
+        self.current_user = user  # also for the language of a refusal
         if user.role not in rule:
             raise Forbidden(f"role {user.role} may not {self.request.method} this resource")
         self.current_user = user
+
+    def authenticate(self) -> UserView:
+        """The user of the bearer token when there is one, else of the session cookie.
+
+        A browser sends its cookie with any request, whoever's page made it, so a write on a
+        cookie must also carry the session's CSRF token and come from this origin. A bearer
+        token is sent only by its own client: no such check.
+        """
+        token = self.bearer_token()
+        if token is not None:
+            user = self.services.users.user_for_token(token)
+            if user is None:
+                raise Unauthorized("invalid or expired token")
+            return user
+        cookie = self.get_cookie(SESSION_COOKIE)
+        if cookie is None:
+            raise Unauthorized("missing bearer token or session cookie")
+        session = self.services.users.session_for(cookie)
+        if session is None:
+            raise Unauthorized("session expired or unknown; log in again")
+        if self.request.method in WRITE_METHODS:
+            self.check_origin()
+            sent = self.request.headers.get(CSRF_HEADER, "").encode("utf-8", "replace")
+            if not hmac.compare_digest(sent, session.csrf_token.encode("ascii")):
+                raise CsrfRefused(f"missing or wrong {CSRF_HEADER} header")
+        self.session = session
+        return session.user
+
+    def check_origin(self) -> None:
+        """Refuse a request whose Origin header (RFC 6454) names another site than Host."""
+        origin = self.request.headers.get("Origin")
+        if origin is not None and not same_origin(origin, self.request.host):
+            raise CsrfRefused("the request comes from another origin")
 
     def bearer_token(self) -> str | None:
         """The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1), else None."""
@@ -176,7 +226,53 @@ class BaseHandler(RequestHandler):
                 body["message"] = f"method {self.request.method} not allowed; use {allowed}"
         else:
             body = {"code": "internal", "message": "internal error"}
+        body = localize_error_body(body, self.error_language())
         self.finish(json.dumps({"error": body}, ensure_ascii=False))
+
+    def error_language(self) -> str:
+        """A browser session's user gets his saved language; any other client what its
+        Accept-Language asks for, and English when it asks for nothing (scripts, API tools)."""
+        user = self._current_user if hasattr(self, "_current_user") else None
+        saved = user.language if user is not None and self.session is not None else None
+        accept = self.request.headers.get("Accept-Language")
+        return request_language(accept, saved) if saved or accept else "en"
+
+    def on_finish(self) -> None:
+        """Log a successful write of an authenticated user (names, never values)."""
+        user = self.current_user
+        status = self.get_status()
+        if (
+            not self.logs_operations
+            or self.request.method not in WRITE_METHODS
+            or user is None
+            or status >= 400
+        ):
+            return
+        try:
+            self.services.oplog.record(
+                username=user.username,
+                role=user.role,
+                client_ip=self.request.remote_ip or "unknown",
+                action=f"{self.request.method} {self.route or self.request.path}",
+                target=self.request.path,
+                detail={"fields": self.body_field_names(), "status": status},
+            )
+        except Exception:
+            # The change is made and answered; a lost log row must not turn it into an error.
+            log.exception("operation log: %s %s not recorded", self.request.method, self.route)
+
+    def body_field_names(self) -> list[str]:
+        """The names of the fields the request body set (JSON object or form), no values."""
+        body = self.request.body
+        if _JSON_OBJECT_START.match(body):
+            try:
+                data = json.loads(body)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return []
+            names = list(data) if isinstance(data, dict) else []
+        else:
+            names = [*self.request.body_arguments, *self.request.files]
+        return sorted({name[:64] for name in names})[:_MAX_LOGGED_FIELDS]
 
     def log_exception(
         self,
@@ -214,3 +310,24 @@ _JSON_TYPES: dict[type, str] = {
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+def same_origin(origin: str, host: str) -> bool:
+    """True when `origin` ("https://pbx.example:8443") names the site of Host `host`."""
+    try:
+        parts = urlsplit(origin)
+        netloc = parts.netloc
+    except ValueError:
+        return False
+    default_port = _DEFAULT_PORTS.get(parts.scheme)
+    if default_port is None or not netloc:
+        return False
+    return _authority(netloc, default_port) == _authority(host, default_port)
+
+
+def _authority(netloc: str, default_port: str) -> str:
+    """'Host:80' -> 'host' for http: the default port left out, as browsers write it."""
+    name, colon, port = netloc.lower().rpartition(":")
+    if colon and "]" not in port and port == default_port:  # "]": an IPv6 literal, no port
+        return name
+    return netloc.lower()

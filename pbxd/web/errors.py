@@ -45,6 +45,19 @@ class Forbidden(ApiError):
     code = "forbidden"
 
 
+class CsrfRefused(Forbidden):
+    """A cookie-authenticated write without the session's X-CSRF-Token, or from another
+    origin."""
+
+    code = "csrf"
+
+
+class WrongPassword(Forbidden):
+    """The current password given to change it is wrong."""
+
+    code = "wrong_password"
+
+
 class RouteNotFound(ApiError):
     status = 404
     code = "not_found"

@@ -11,6 +11,10 @@ from typing import Any
 from ..services.extensions import RECORDING_POLICIES
 from .openapi_callcenter import CALLCENTER_PATHS, CALLCENTER_SCHEMAS
 from .openapi_history import DISPOSITIONS, HISTORY_PATHS, HISTORY_SCHEMAS
+from .openapi_prompts import PROMPTS_PATHS, PROMPTS_SCHEMAS
+from .openapi_reports import REPORTS_PATHS, REPORTS_SCHEMAS, add_cdr_export
+from .openapi_system import SYSTEM_PATHS, SYSTEM_SCHEMAS
+from .openapi_users import USERS_PATHS, USERS_SCHEMAS, add_session_auth
 
 _VOICEMAIL = {
     "type": "boolean",
@@ -409,6 +413,22 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
 OPENAPI_DOCUMENT["paths"].update(HISTORY_PATHS)
 OPENAPI_DOCUMENT["components"]["schemas"].update(HISTORY_SCHEMAS)
 
+# Prompts: system prompts and uploads (issue 5).
+OPENAPI_DOCUMENT["paths"].update(PROMPTS_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(PROMPTS_SCHEMAS)
+OPENAPI_DOCUMENT["paths"].update(SYSTEM_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(SYSTEM_SCHEMAS)
+
 # Call-center configuration and agents (queues, IVRs, routes, trunks, ring groups, rooms).
 OPENAPI_DOCUMENT["paths"].update(CALLCENTER_PATHS)
 OPENAPI_DOCUMENT["components"]["schemas"].update(CALLCENTER_SCHEMAS)
+
+# Reports (issue 6) and the CDR's CSV export.
+OPENAPI_DOCUMENT["paths"].update(REPORTS_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(REPORTS_SCHEMAS)
+add_cdr_export(OPENAPI_DOCUMENT["paths"]["/api/v1/cdr"]["get"])
+
+# Web console (issue 6): browser sessions, users, the operation log.
+OPENAPI_DOCUMENT["paths"].update(USERS_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(USERS_SCHEMAS)
+add_session_auth(OPENAPI_DOCUMENT)

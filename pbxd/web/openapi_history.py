@@ -91,6 +91,38 @@ HISTORY_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/v1/recordings/archive": {
+        "get": {
+            "operationId": "archiveRecordings",
+            "summary": "The recordings a search finds, or those listed by `id`, as one zip "
+            "(stored entries and index.csv); at most 500",
+            "x-pbxd-roles": _ROLES_ALL,
+            "parameters": [
+                *_TIME_RANGE,
+                _query("party", "Caller or callee number", {"type": "string"}),
+                _query("queue", "Queue number", {"type": "string"}),
+                _query("agent", "Agent extension", {"type": "string"}),
+                _query("text", "Part of the note", {"type": "string"}),
+                {
+                    "name": "id",
+                    "in": "query",
+                    "description": "Recording ids (repeat the parameter); instead of a search",
+                    "schema": {"type": "array", "items": {"type": "integer"}, "maxItems": 500},
+                    "explode": True,
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The zip, streamed as an attachment",
+                    "content": {"application/zip": {"schema": {"type": "string",
+                                                               "format": "binary"}}},
+                },
+                "400": _error("BadRequest"),
+                **_AUTH,
+                "404": _json(_ref("Error"), "A listed recording does not exist for this user"),
+            },
+        }
+    },
     "/api/v1/recordings/{id}": {
         "parameters": [_ID],
         "get": {

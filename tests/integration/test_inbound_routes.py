@@ -87,3 +87,30 @@ def test_outside_calls_without_an_open_route_are_refused(
     result = trunk_call(routed, tmp_path, did, "trunk_refused", f"refused-{did}")
     assert result.ok, result.report()
     assert result.final_status("INVITE") == status, result.report()
+
+
+def test_an_outside_call_into_a_queue_is_recorded_as_a_trunk_call(
+    routed: PbxdProcess, tmp_path: Path
+) -> None:
+    """The queue's history says the caller came in on the trunk (reports count it inbound)."""
+    routed.create_extension("5011", "Secret-5011")
+    routed.api("POST", "/api/v1/queues", {"number": "661", "members": ["5011"], "wrapup": 0},
+               expect=201)  # fmt: skip
+    routed.api("POST", "/api/v1/inbound-routes", {"did": "88885555", "destination": "queue:661"},
+               expect=201)  # fmt: skip
+    agent = PjsuaPhone("5011", "Secret-5011", registrar=routed.sip_address, log_dir=tmp_path,
+                       ring_seconds=0.3)  # fmt: skip
+    try:
+        agent.start()
+        agent.wait_registered()
+        result = trunk_call(routed, tmp_path, "88885555", "trunk_call", "queued")
+        agent.wait_for("incoming_call", timeout=5)
+    finally:
+        stop_phones(agent)
+    assert result.ok, result.report()
+    row = routed.wait_cdr(lambda r: r["callee"] == "661", timeout=10)  # the queue's row
+    legs = routed.api("GET", f"/api/v1/cdr/{row['call_id']}/legs")
+    caller = next(leg for leg in legs["items"] if leg["leg"] == "caller")
+    assert (caller["peer_kind"], caller["peer"], caller["party"]) == (
+        "trunk", "carrier", "13912345678"), legs  # fmt: skip
+    assert legs["details"][0]["queue"] == "661", legs

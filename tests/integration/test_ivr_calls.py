@@ -130,3 +130,30 @@ def test_dialing_an_extension_from_the_ivr_rings_it_with_ringback(
     ringback = heard[int(start * rate) : int((start + min(answered_after, 3.0)) * rate)]
     assert abs(peak_frequency(ringback, rate) - 450) < TOLERANCE_HZ
     assert abs(peak_frequency(heard[-2 * rate :], rate) - 1000) < TOLERANCE_HZ
+
+
+def test_an_ivr_key_to_the_survey_is_stored_on_the_call(pbxd: PbxdProcess, tmp_path: Path) -> None:
+    """The survey as an IVR destination, no queue involved: the key is kept on the CDR."""
+    pbxd.create_extension("3004", "Secret-3004")
+    pbxd.api(
+        "POST",
+        "/api/v1/ivrs",
+        {"name": "feedback", "number": "502", "prompt": "welcome", "keys": {"9": "survey"}},
+        expect=201,
+    )
+    caller = PjsuaPhone("3004", "Secret-3004", registrar=pbxd.sip_address, log_dir=tmp_path)
+    try:
+        caller.start()
+        caller.wait_registered()
+        caller.call("502")
+        caller.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
+        time.sleep(1.5)
+        caller.dtmf("9")
+        time.sleep(1.5)  # the survey question is playing
+        caller.dtmf("1")
+        caller.wait_for("call_ended", timeout=20)  # thanks, then pbxd hangs up
+    finally:
+        stop_phones(caller)
+    row = pbxd.wait_cdr(lambda r: r["caller"] == "3004" and r["callee"] == "502", timeout=10)
+    [details] = pbxd.api("GET", f"/api/v1/cdr/{row['call_id']}/legs")["details"]
+    assert (details["survey"], details["queue"]) == ("very_satisfied", None), details

@@ -162,11 +162,21 @@ class TokenTest(ApiTestCase):
         assert self.call("GET", "/api/v1/extensions", token=other)[0] == 200
 
 
+# Every user's own business: his login, logout, language and password (tests/web/test_sessions.py
+# and test_users_api.py cover them).
+SELF_SERVICE = {
+    "/api/v1/auth/logout",
+    "/api/v1/auth/session",
+    "/api/v1/users/me",
+    "/api/v1/users/me/password",
+}
+
+
 class RoleTest(ApiTestCase):
     def test_agent_is_refused_extensions_and_cdr(self) -> None:
         token = self.token_for(Role.AGENT)
         for method, path in protected_calls():
-            if path == "/api/v1/auth/logout":
+            if path in SELF_SERVICE:
                 continue
             body = {"name": "x"} if method in ("POST", "PUT") else None
             self.assert_error(self.call(method, path, body, token=token), 403, "forbidden")

@@ -1,0 +1,126 @@
+"""/api/v1/recordings/archive: the recordings a search finds (or the ids listed), as one zip.
+
+Streamed as it is built: each file is read in chunks and sent, so a batch never sits in memory
+or on the flash. Entries are stored, not deflated: the audio hardly compresses and the CPU is
+better spent on calls. `index.csv` (UTF-8 with BOM, for spreadsheet programs) lists what each
+file is. The same roles as the search: an agent gets only the calls he took part in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from typing import Any
+
+from tornado.iostream import StreamClosedError
+
+from ..services.errors import NotFound
+from ..services.recordings import RecordingView
+from .base import ANY_ROLE, BaseHandler
+from .cdr import _moment
+from .errors import InvalidRequest
+from .recordings import participant, path_id
+
+MAX_RECORDINGS = 500
+CHUNK_BYTES = 256 * 1024
+INDEX_COLUMNS = ("file", "id", "call_id", "start", "duration", "caller", "callee", "queue",
+                 "agent", "note")  # fmt: skip
+
+
+class _Pending(io.RawIOBase):
+    """What zipfile has written and the client has not been sent yet (zipfile writes to a
+    stream it cannot seek: it then uses data descriptors)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self.chunks = b"".join(self.chunks), []
+        return data
+
+
+def entry_name(view: RecordingView) -> str:
+    stamp = view.start.strftime("%Y%m%d-%H%M%S")
+    safe = ["".join(c for c in part if c.isalnum() or c in "+-") or "x"
+            for part in (view.caller, view.callee)]  # fmt: skip
+    return f"{stamp}_{safe[0]}_{safe[1]}_{view.id}.wav"
+
+
+class RecordingsArchiveHandler(BaseHandler):
+    access = {"GET": ANY_ROLE}
+
+    async def get(self) -> None:
+        params = self.query_params({"from", "to", "party", "queue", "agent", "text", "id"})
+        allowed = participant(self.current_user)
+        ids = self.get_query_arguments("id")
+        if ids:
+            if len(ids) > MAX_RECORDINGS:
+                raise InvalidRequest(f"id: at most {MAX_RECORDINGS} recordings", field="id")
+            views = [self.services.recordings.get(path_id(i, "recording"), participant=allowed)
+                     for i in dict.fromkeys(ids)]  # fmt: skip
+        else:
+            page = self.services.recordings.search(
+                start_from=_moment(params, "from"),
+                start_to=_moment(params, "to"),
+                party=params.get("party"),
+                queue=params.get("queue"),
+                agent=params.get("agent"),
+                text=params.get("text"),
+                participant=allowed,
+                limit=MAX_RECORDINGS + 1,
+            )
+            if page.total > MAX_RECORDINGS:
+                raise InvalidRequest(
+                    f"{page.total} recordings match; narrow the search to at most "
+                    f"{MAX_RECORDINGS} for one archive"
+                )
+            views = list(page.items)
+        self.set_header("Content-Type", "application/zip")
+        self.set_header("Content-Disposition", 'attachment; filename="recordings.zip"')
+        pending = _Pending()
+        try:
+            await self._write_archive(views, allowed, pending)
+        except StreamClosedError:  # the client went away: nothing to answer
+            return
+        self.finish()
+
+    async def _write_archive(
+        self, views: list[RecordingView], allowed: str | None, pending: _Pending
+    ) -> None:
+        index = [INDEX_COLUMNS]
+        with zipfile.ZipFile(pending, "w", compression=zipfile.ZIP_STORED) as archive:
+            for view in views:
+                try:
+                    audio = self.services.recordings.audio(view.id, participant=allowed)
+                except NotFound:  # the file is gone (storage removed): listed, not included
+                    index.append(("", *_index_row(view)))
+                    continue
+                name = entry_name(view)
+                index.append((name, *_index_row(view)))
+                with audio.path.open("rb") as source, archive.open(name, "w") as entry:
+                    while chunk := source.read(CHUNK_BYTES):
+                        entry.write(chunk)
+                        await self._send(pending)
+            text = io.StringIO()
+            csv.writer(text).writerows(index)
+            archive.writestr("index.csv", "\ufeff" + text.getvalue())
+        await self._send(pending)
+
+    async def _send(self, pending: _Pending) -> None:
+        data = pending.take()
+        if data:
+            self.write(data)
+            await self.flush()
+
+
+def _index_row(view: RecordingView) -> tuple[Any, ...]:
+    return (view.id, view.call_id or "", view.start.isoformat(), view.duration, view.caller,
+            view.callee, view.queue or "", view.agent or "", view.note or "")  # fmt: skip

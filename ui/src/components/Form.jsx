@@ -1,0 +1,193 @@
+// Generic form fields. A field is a plain object:
+//   { name, label, type, hint, required, createOnly, writeOnly, nullable, options,
+//     placeholder, datalist, section, render, wide }
+// type: text | password | integer | select | checkbox | textarea | custom (render()).
+// Values are kept as the inputs hold them (strings, booleans); bodyFromValues() turns them
+// into the JSON the API takes. Validation is the server's: its message for a field is shown
+// right under that field (data-field names it for tests and screen readers).
+import { t } from '../i18n/index.js';
+
+const INTEGER = /^-?\d+$/;
+
+export function visibleFields(fields, mode) {
+  return fields.filter((field) => !(mode === 'edit' && field.createOnly) && !field.hidden);
+}
+
+/** The JSON body for `mode` ("create" or "edit") from the form values. */
+export function bodyFromValues(fields, values, mode) {
+  const body = {};
+  for (const field of visibleFields(fields, mode)) {
+    if (field.readOnly) continue;
+    const value = values[field.name];
+    if (field.type === 'checkbox') {
+      body[field.name] = Boolean(value);
+    } else if (field.type === 'custom') {
+      if (value !== undefined) body[field.name] = field.toJson ? field.toJson(value) : value;
+    } else {
+      const text = value === undefined || value === null ? '' : String(value);
+      if (text === '') {
+        if (field.nullable) body[field.name] = null;
+        // a required field is sent empty so that the server names it; a secret left empty
+        // on edit keeps its old value
+        else if (field.required && !(mode === 'edit' && field.writeOnly)) body[field.name] = '';
+        continue;
+      }
+      if (field.type === 'integer') {
+        // not a number: sent as typed, the server says what is wrong with it
+        body[field.name] = INTEGER.test(text.trim()) ? Number(text.trim()) : text;
+      } else {
+        body[field.name] = field.type === 'password' ? text : text.trim();
+      }
+    }
+  }
+  return body;
+}
+
+/** Form values from a record: every field present, secrets empty, null as "". */
+export function valuesFromRecord(fields, record) {
+  const values = {};
+  for (const field of fields) {
+    const value = record ? record[field.name] : undefined;
+    if (field.writeOnly) values[field.name] = '';
+    else if (field.type === 'checkbox') values[field.name] = Boolean(value ?? field.default);
+    else if (field.type === 'custom') values[field.name] = value ?? field.default;
+    else if (value === null || value === undefined) values[field.name] = field.default ?? '';
+    else values[field.name] = String(value);
+  }
+  return values;
+}
+
+function optionsOf(field) {
+  const options = typeof field.options === 'function' ? field.options() : field.options || [];
+  return options.map((option) =>
+    typeof option === 'string' ? { value: option, label: option } : option,
+  );
+}
+
+export function FieldError({ name, message }) {
+  if (!message) return null;
+  return (
+    <div class="field-error" role="alert" data-field={name}>
+      {message}
+    </div>
+  );
+}
+
+export function Field({ field, value, onChange, error, disabled, mode }) {
+  const id = `f-${field.name}`;
+  const hint = typeof field.hint === 'function' ? field.hint(mode) : field.hint;
+  const common = {
+    id,
+    name: field.name,
+    disabled,
+    'aria-invalid': error ? 'true' : undefined,
+    'aria-describedby': hint ? `${id}-hint` : undefined,
+  };
+  let control;
+  if (field.type === 'checkbox') {
+    control = (
+      <input
+        {...common}
+        type="checkbox"
+        checked={Boolean(value)}
+        onChange={(event) => onChange(event.currentTarget.checked)}
+      />
+    );
+  } else if (field.type === 'select') {
+    control = (
+      <select {...common} value={value} onChange={(event) => onChange(event.currentTarget.value)}>
+        {optionsOf(field).map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    );
+  } else if (field.type === 'textarea') {
+    control = (
+      <textarea
+        {...common}
+        rows={field.rows || 3}
+        value={value}
+        onInput={(event) => onChange(event.currentTarget.value)}
+      />
+    );
+  } else if (field.type === 'custom') {
+    control = field.render({ value, onChange, disabled, id, invalid: Boolean(error) });
+  } else {
+    const list = field.datalist ? `${id}-list` : undefined;
+    control = (
+      <>
+        <input
+          {...common}
+          type={field.type === 'password' ? 'password' : 'text'}
+          inputMode={field.type === 'integer' ? 'numeric' : field.inputMode}
+          autoComplete={field.type === 'password' ? 'new-password' : field.autoComplete || 'off'}
+          placeholder={field.placeholder}
+          list={list}
+          value={value}
+          onInput={(event) => onChange(event.currentTarget.value)}
+        />
+        {list && (
+          <datalist id={list}>
+            {(typeof field.datalist === 'function' ? field.datalist() : field.datalist).map(
+              (item) => (
+                <option key={item} value={item} />
+              ),
+            )}
+          </datalist>
+        )}
+      </>
+    );
+  }
+  const classes = ['field', field.type === 'checkbox' ? 'check' : '', field.wide ? 'wide' : '']
+    .filter(Boolean)
+    .join(' ');
+  return (
+    <div class={classes} data-testid={`field-${field.name}`}>
+      <label for={id}>
+        {t(field.label)}
+        {field.required && !(mode === 'edit' && field.writeOnly) && (
+          <span class="required" aria-hidden="true">
+            *
+          </span>
+        )}
+      </label>
+      <div class="control">
+        {control}
+        {hint && (
+          <div class="hint" id={`${id}-hint`}>
+            {t(hint)}
+          </div>
+        )}
+        <FieldError name={field.name} message={error} />
+      </div>
+    </div>
+  );
+}
+
+/** Fields grouped by `section` (a dictionary key), in the order they come. */
+export function FormFields({ fields, values, onChange, errors, disabled, mode }) {
+  const groups = [];
+  for (const field of visibleFields(fields, mode)) {
+    const last = groups[groups.length - 1];
+    if (last && last.section === (field.section || null)) last.fields.push(field);
+    else groups.push({ section: field.section || null, fields: [field] });
+  }
+  return groups.map((group) => (
+    <fieldset class="form-grid" key={group.section || 'main'}>
+      {group.section && <legend>{t(group.section)}</legend>}
+      {group.fields.map((field) => (
+        <Field
+          key={field.name}
+          field={field}
+          mode={mode}
+          value={values[field.name]}
+          error={errors[field.name]}
+          disabled={disabled || (field.readOnly && mode === 'edit')}
+          onChange={(value) => onChange(field.name, value)}
+        />
+      ))}
+    </fieldset>
+  ));
+}
