@@ -9,6 +9,7 @@ real rootfs (make image); against the busybox stand-in they fail.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -131,6 +132,20 @@ def test_pbxd_is_active_and_answers_from_the_host(product: Guest) -> None:
     assert product.check("systemctl is-active coocenter-mark-good") == "active"
     slot = product.check("slotctl get-current")
     assert f"BOOT_{slot}_LEFT=3" in product.check("slotctl status")
+
+
+def test_the_web_console_is_served_from_the_image(product: Guest) -> None:
+    """GET / gives the console's page (from /usr/share/coocenter/ui), and its script loads."""
+    page = host(product, "curl", "-sf", f"{product.http_base}/")
+    assert page.returncode == 0 and "<html" in page.stdout, page
+    assert "default-src 'self'" in host(product, "curl", "-sI", f"{product.http_base}/").stdout
+    scripts = re.findall(r'src="(/ui/[^"]+\.js)"', page.stdout)
+    assert scripts, page.stdout
+    script = host(product, "curl", "-sf", "-o", "/dev/null", "-w", "%{http_code}",
+                  f"{product.http_base}{scripts[0]}")  # fmt: skip
+    assert script.stdout == "200", script
+    console = "/usr/share/coocenter/ui/index.html"
+    assert product.check(f"ls {console}") == console
 
 
 def test_first_boot_made_the_device_secrets_in_data(product: Guest, built_image: Path) -> None:
