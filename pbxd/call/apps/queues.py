@@ -6,6 +6,12 @@ hangs up, an agent's phone answers, fails or hangs up, a deadline passes) goes i
 stop ringing, announce (prompts, numbers, the agent's ID), music on hold, connect (bridge and,
 by the queue's recording policy, record), overflow to another destination. When the call
 leaves the queue its history (CDR, legs, queue events, recording) goes to `on_history`.
+
+A caller's announcements play one after the other, in the order the queue gave them (the
+engine has one player per leg: starting one prompt replaces the one playing); the music on
+hold comes back after the last. When an agent answers, the waiting-time announcements
+(position, expected wait, periodic) not yet over are dropped; the welcome prompt is played to
+its end and the agent's ID is said after it, then the bridge takes over.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ from ..scripting import LegWatcher, Prompts, play
 
 log = logging.getLogger(__name__)
 
+# What the queue says to a waiting caller; dropped when an agent answers.
+WAITING_ANNOUNCEMENTS = frozenset({"position", "expected_wait", "periodic"})
+
 
 @dataclass
 class QueuedCall:
@@ -59,9 +68,23 @@ class QueuedCall:
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     hangup_side: HangupSide = HangupSide.CALLER
     agent_hung_up: bool = False
-    # The welcome prompt or the agent's ID being said: the bridge waits for it to end.
-    announcing: asyncio.Task | None = None
+    # (what, task) of the announcements not known to be over, in the order they play.
+    announcements: list[tuple[str, asyncio.Task]] = field(default_factory=list)
     finished: QueueFinished | None = None
+
+    def pending_announcements(self) -> list[asyncio.Task]:
+        self.announcements = [(what, t) for what, t in self.announcements if not t.done()]
+        return [t for _, t in self.announcements]
+
+    def drop_waiting_announcements(self) -> None:
+        """An agent answered: position, wait and periodic prompts still to come go."""
+        kept = []
+        for what, task in self.announcements:
+            if what in WAITING_ANNOUNCEMENTS and not task.done():
+                task.cancel()
+            else:
+                kept.append((what, task))
+        self.announcements = kept
 
 
 @dataclass(frozen=True)
@@ -99,6 +122,10 @@ class QueueRuntime:
         self.on_agent_events = on_agent_events
         self.after_agent_hangup = after_agent_hangup  # e.g. the survey, if the queue has one
         self.calls: dict[str, QueuedCall] = {}
+        # Calls out of the queue whose history is not handed on yet (the survey, an overflow
+        # destination still running): agent rows naming them (WRAPUP_END) wait here, so that
+        # whoever stores them knows the call when they come.
+        self._unreported: dict[str, list[LogEvent]] = {}
         self._recorded: set[int] = set()  # legs whose history a queue wrote
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -131,6 +158,9 @@ class QueueRuntime:
             assert call.finished is not None
             self._recorded.add(leg.id)
             self.on_finished(call.finished)
+            late = self._unreported.pop(call.id, [])
+            if late:
+                self.on_agent_events(late)
 
     def recorded(self, leg: InboundLeg) -> bool:
         """True (once) when a queue wrote this leg's call history itself."""
@@ -167,14 +197,22 @@ class QueueRuntime:
                 if call is not None:
                     self._spawn(self._connect(call, action.agent))
             elif isinstance(action, Announce):
-                task = self._spawn(self._announce(action))
                 call = self.calls.get(action.call)
-                if call is not None and action.what in ("welcome", "agent_id"):
-                    call.announcing = task
+                if call is not None:
+                    if action.what == "agent_id":
+                        call.drop_waiting_announcements()
+                    earlier = call.pending_announcements()
+                    task = self._spawn(self._announce(call, action, earlier))
+                    call.announcements.append((action.what, task))
             elif isinstance(action, PlayMusic):
                 call = self.calls.get(action.call)
-                if call is not None and call.leg.endpoint is not None and call.agent is None:
-                    self.engine.play(call.leg.endpoint, self.prompts.music(), loop=True)
+                if (
+                    call is not None
+                    and call.leg.endpoint is not None
+                    and call.agent is None
+                    and not call.pending_announcements()  # the last one starts the music
+                ):
+                    self.engine.play(call.leg.endpoint, self._music(call), loop=True)
             elif isinstance(action, Overflow):
                 call = self.calls.get(action.call)
                 if call is not None:
@@ -186,6 +224,8 @@ class QueueRuntime:
         call = self.calls.get(event.call_id) if event.call_id else None
         if call is not None:
             call.events.append(event)
+        elif event.call_id in self._unreported:
+            self._unreported[event.call_id].append(event)
         else:
             self.on_agent_events([event])
 
@@ -241,9 +281,11 @@ class QueueRuntime:
         call.agent = agent
         call.agent_leg = out
         call.connected_at = datetime.now(UTC)
-        if call.announcing is not None and not call.announcing.done():
+        call.drop_waiting_announcements()
+        pending = call.pending_announcements()
+        if pending:  # the welcome and the agent's ID, played one after the other
             await asyncio.wait(
-                {call.announcing, call.watcher.ended, out_ended(out)},
+                {pending[-1], call.watcher.ended, out_ended(out)},
                 return_when=asyncio.FIRST_COMPLETED,
             )
         if call.done.done() or call.leg.ended or out.ended:
@@ -269,20 +311,29 @@ class QueueRuntime:
             self.engine.unbridge(call.leg.endpoint)
         self._finish(call)
 
-    async def _announce(self, action: Announce) -> None:
-        call = self.calls.get(action.call)
-        if call is None or call.leg.endpoint is None:
+    async def _announce(
+        self, call: QueuedCall, action: Announce, earlier: list[asyncio.Task]
+    ) -> None:
+        if earlier:  # one player per leg: wait for the announcements before this one
+            await asyncio.wait(earlier)
+        if call.done.done() or call.leg.ended or call.leg.endpoint is None:
             return
         frames = self._announcement(action)
-        if not frames:
-            return
+        if frames:
+            await play(self.engine, call.leg, call.watcher, frames)
         # The agent's ID is said before the bridge takes over (接通前自动报工号); after the
-        # other announcements the waiting caller gets the music back.
-        await play(self.engine, call.leg, call.watcher, frames)
-        if action.what == "agent_id":
+        # last of the other announcements the waiting caller gets the music back.
+        if action.what == "agent_id" or call.agent is not None or call.done.done():
             return
-        if call.agent is None and not call.done.done() and call.leg.endpoint is not None:
-            self.engine.play(call.leg.endpoint, self.prompts.music(), loop=True)
+        last = call.announcements[-1][1] if call.announcements else None
+        if last is asyncio.current_task() and call.leg.endpoint is not None:
+            self.engine.play(call.leg.endpoint, self._music(call), loop=True)
+
+    def _music(self, call: QueuedCall) -> list:
+        """The queue's own music on hold (`music`: a prompt id), else the system's."""
+        queue = self.center.queues.get(call.queue)
+        music = queue.config.music if queue is not None else ""
+        return self.prompts.get(music) if music else self.prompts.music()
 
     def _announcement(self, action: Announce) -> list:
         p = self.prompts
@@ -304,6 +355,7 @@ class QueueRuntime:
         if call.done.done():
             return
         self.calls.pop(call.id, None)
+        self._unreported[call.id] = []
         for out in list(call.ringing.values()):
             if out is not call.agent_leg:
                 out.hang_up()

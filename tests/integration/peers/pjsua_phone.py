@@ -6,7 +6,8 @@ its set-up as CLI arguments, reads JSON-line commands on stdin and writes JSON-l
 stdout. It uses the null sound device, plays a WAV file into every call, records what it
 receives into another WAV, and exits by itself at a hard timeout.
 
-Events (one JSON object a line, "event" names it, "t" is seconds since the child started):
+Events (one JSON object a line, "event" names it, "t" is seconds since the child started,
+"wall" the wall clock (epoch seconds), to order events of several phones and pbxd's logs):
     ready           {"transport", "port"}            transport bound, account created
     registration    {"code", "reason", "expires", "active"}
     incoming_call   {"remote_uri", "call_id"}
@@ -14,6 +15,7 @@ Events (one JSON object a line, "event" names it, "t" is seconds since the child
     media_active    {"codec"}                        audio flowing; player and recorder attached
     media_state     {"status"}                       active, local_hold, remote_hold, none, error
     call_ended      {"code", "reason", "connect_duration", "total_duration", "measured_seconds"}
+    request         {"method"}                       an in-call request received: CANCEL, BYE ...
     error           {"message"}
     exit            {"reason"}
 Commands: {"cmd": "call", "target": "1002" | "sip:..."}, {"cmd": "answer", "code": 200},
@@ -213,6 +215,25 @@ class PjsuaPhone:
                 raise PhoneError(f"phone {self.user} exited before {name!r}\n" + self.diagnostics())
             self.events.append(event)
 
+    def seen(
+        self, name: str, where: Callable[[dict[str, Any]], bool] = lambda _e: True
+    ) -> list[dict[str, Any]]:
+        """Every event called `name` that arrived so far (whether wait_for() returned it or
+        not), oldest first; does not wait."""
+        ended = False
+        while True:
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if event is None:
+                ended = True
+            else:
+                self.events.append(event)
+        if ended:
+            self._queue.put(None)  # later waits still learn that the child exited
+        return [e for e in self.events if e.get("event") == name and where(e)]
+
     def wait_registered(self, timeout: float = 10.0) -> dict[str, Any]:
         """Wait for the registrar's final answer; raise unless it is 200 with a binding."""
         event = self.wait_for("registration", timeout, lambda e: e["code"] >= 200)
@@ -293,7 +314,12 @@ def _child_main(argv: list[str]) -> int:
     signal.alarm(int(args.timeout) + 15)
 
     def emit(name: str, **fields: Any) -> None:
-        record = {"event": name, "t": round(time.monotonic() - started, 3), **fields}
+        record = {
+            "event": name,
+            "t": round(time.monotonic() - started, 3),
+            "wall": round(time.time(), 3),
+            **fields,
+        }
         os.write(events_fd, (json.dumps(record) + "\n").encode())
 
     import pjsua2 as pj  # only the child may load pjsua2
@@ -424,6 +450,16 @@ def _child_main(argv: list[str]) -> int:
                 )
                 state["ended"] = True
                 state["connected_at"] = None
+
+        def onCallTsxState(self, prm: Any) -> None:
+            # A request the far end sent in this call (CANCEL, BYE, re-INVITE, INFO ...), once,
+            # when its server transaction starts; the initial INVITE is `incoming_call`.
+            event = prm.e
+            if event.type != pj.PJSIP_EVENT_TSX_STATE:
+                return
+            tsx = event.body.tsxState.tsx
+            if tsx.role == pj.PJSIP_ROLE_UAS and tsx.state == pj.PJSIP_TSX_STATE_TRYING:
+                emit("request", method=str(tsx.method))
 
         def onCallMediaState(self, prm: Any) -> None:
             info = self.getInfo()
