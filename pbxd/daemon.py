@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
@@ -183,6 +184,7 @@ class Daemon:
     def _queue_call_finished(self, finished: QueueFinished) -> None:
         """A caller's passage through a queue: CDR, queue events, recording, survey."""
         survey = self.callcenter.survey_of(finished.call.leg)
+        surveyed_at = datetime.now(UTC)  # the survey, if any, is over when the queue reports
         offset = time.time() - asyncio.get_running_loop().time()
         call_id = finished.call.leg.request.call_id
         # Agent rows that come later (WRAPUP_END, a late RING_NO_ANSWER) name the call by
@@ -196,7 +198,7 @@ class Daemon:
             finished.call.recording,
             lambda: self._write_history(
                 self.services.history.record_call,
-                queue_call_history(finished, survey, recordings_dir, events),
+                queue_call_history(finished, survey, recordings_dir, events, surveyed_at),
             ),
         )
 

@@ -43,7 +43,10 @@ def queue_call_history(
     survey: tuple[str | None, str | None],
     recordings_dir: Path,
     events: Iterable[QueueEventEntry],
+    surveyed_at: datetime | None = None,
 ) -> CallHistory:
+    """`surveyed_at`: when the survey was answered (default: when the caller left the queue)."""
+    surveyed_at = surveyed_at or finished.ended_at
     call = finished.call
     cdr = queue_call_record(finished)
     legs = [
@@ -80,6 +83,11 @@ def queue_call_history(
         )
     wait_end = call.connected_at or finished.ended_at
     rating, reason = survey
+    if rating is not None:  # the queue log has the answer too: reports of agents' service
+        answered = {"rating": rating, **({"reason": reason} if reason else {})}
+        events = [*events, QueueEventEntry(time=max(surveyed_at, finished.ended_at),
+                                           event="SURVEY", call_id=None, queue=call.queue,
+                                           agent=call.agent, data=answered)]  # fmt: skip
     return CallHistory(
         cdr=cdr,
         legs=tuple(legs),

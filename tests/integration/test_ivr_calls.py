@@ -86,6 +86,10 @@ def test_ivr_key_to_queue_then_the_survey_is_stored(pbxd: PbxdProcess, tmp_path:
     [details] = pbxd.api("GET", f"/api/v1/cdr/{row['call_id']}/legs")["details"]
     assert details["agent"] == "3201", details
     assert (details["survey"], details["survey_reason"]) == ("unsatisfied", "attitude"), details
+    events = pbxd.api("GET", "/api/v1/queue-events?queue=601")["items"]
+    [survey] = [e for e in events if e["event"] == "SURVEY"]
+    assert (survey["call_id"], survey["agent"]) == (row["call_id"], "3201"), survey
+    assert survey["data"] == {"rating": "unsatisfied", "reason": "attitude"}, survey
 
 
 def test_dialing_an_extension_from_the_ivr_rings_it_with_ringback(
