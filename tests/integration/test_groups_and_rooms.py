@@ -126,6 +126,9 @@ def test_queue_without_answer_overflows_at_max_wait(pbxd: PbxdProcess, tmp_path:
     events = pbxd.api("GET", "/api/v1/queue-events?queue=602")["items"]
     names = [e["event"] for e in events]
     assert "EXIT_TIMEOUT" in names and "TRANSFER_OVERFLOW" in names, names
+    # the call's row covers it to the end: max wait 6 s, then the backup's 2 s and more
+    row = pbxd.wait_cdr(lambda r: r["caller"] == "4301" and r["callee"] == "602", timeout=10)
+    assert row["duration"] >= 8 and row["disposition"] == "NO ANSWER", row
 
 
 def test_agent_logs_in_and_pauses_from_the_phone(pbxd: PbxdProcess, tmp_path: Path) -> None:

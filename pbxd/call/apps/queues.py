@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,6 +156,9 @@ class QueueRuntime:
         finally:
             # After what followed the queue, so that the survey's answer is part of the call.
             assert call.finished is not None
+            if call.overflow is not None:  # the row covers the call to its end, not only the
+                # queue's part (TRANSFER_OVERFLOW in the log says where it went)
+                call.finished = replace(call.finished, ended_at=datetime.now(UTC))
             self._recorded.add(leg.id)
             self.on_finished(call.finished)
             late = self._unreported.pop(call.id, [])
