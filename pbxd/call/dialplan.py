@@ -7,6 +7,12 @@ on the caller's leg through `run`, which is also how an application hands a call
 (overflow, IVR keys, failover). Configuration is read from the services at each call, so an
 API change applies to the next call; the queues' live state follows the queue and agent
 services through their listeners.
+
+The blacklist (pbxd/services/blacklist.py) is checked here, on the two questions the B2BUA asks
+first: `trunk_call` (every INVITE, before authentication) declines a caller whose From number
+is blacklisted inbound with 603, from a trunk or from an extension; `application` (every number
+an authenticated extension dials) refuses a number blacklisted outbound with 403. A refused
+call is no call: no CDR row, one INFO log line, a hit on the entry.
 """
 
 from __future__ import annotations
@@ -31,11 +37,13 @@ from pbxd.callcenter.voicemail import VoicemailStore
 from pbxd.media.engine import MediaEngine
 from pbxd.media.prompts import PromptLibrary
 from pbxd.services import LiveAgent, Services
+from pbxd.services.blacklist import BlockDirection
 from pbxd.services.cdr import CdrEntry, Disposition, HangupSide
 from pbxd.services.errors import NotFound, ServiceError
 from pbxd.services.history import CallHistory
+from pbxd.sip.errors import Forbidden as SipForbidden
 from pbxd.sip.errors import NotFound as SipNotFound
-from pbxd.sip.errors import TemporarilyUnavailable
+from pbxd.sip.errors import SipError, TemporarilyUnavailable
 from pbxd.sip.message import Request
 from pbxd.sip.peer import Peer
 from pbxd.sip.uri import SipUri
@@ -52,10 +60,30 @@ from .scripting import LegWatcher, play
 log = logging.getLogger(__name__)
 
 FEATURE_LOGIN = "*45"  # toggle: log in to every queue one is a member of, or log out
-FEATURE_PAUSE = "*46"
+FEATURE_PAUSE = "*46"  # *46<n>: with reason n of PAUSE_REASONS
+# Reasons a phone can give by digit (示忙原因); other digits are kept as "code <n>".
+PAUSE_REASONS = {"1": "break", "2": "lunch", "3": "meeting", "4": "training",
+                 "5": "after-call work"}  # fmt: skip
 FEATURE_UNPAUSE = "*47"
 FEATURE_MAILBOX = "*97"  # one's own voicemail (the phone authenticated: no PIN)
 FEATURE_ANY_MAILBOX = "*98"  # any extension's voicemail: box number, then its PIN
+
+
+# RFC 3261 section 20.43: warn-code 399 (miscellaneous), the agent named by a pseudonym.
+_BLACKLISTED_WARNING = ("Warning", '399 pbxd "blacklisted number"')
+
+
+class Declined(SipError):
+    """RFC 3261 section 21.6.2: the call is not wanted (a caller on the blacklist)."""
+
+    status = 603
+    reason = "Decline"
+
+
+class Blacklisted(SipForbidden):
+    """A number an extension may not call (blacklisted outbound)."""
+
+    reason = "Blacklisted"
 
 
 class LibraryPrompts:
@@ -155,7 +183,11 @@ class CallCenterRuntime:
     # -- numbers -> applications ---------------------------------------------------------------
 
     def application(self, number: str):
-        """What answers `number` (None: not ours, the B2BUA says 404)."""
+        """What answers `number` (None: not ours, the B2BUA says 404). A number blacklisted
+        outbound is answered by a 403."""
+        refusal = self._blacklisted_callee(number)
+        if refusal is not None:
+            return refusal
         if number.startswith("*"):
             return lambda leg: self._recorded(self._feature_code(number, leg), leg)
         destination = self.destination_of(number)
@@ -188,10 +220,14 @@ class CallCenterRuntime:
         return lambda leg: self._recorded(self.run(destination, leg), leg)
 
     def trunk_call(self, request: Request, peer: Peer):
-        """What takes an INVITE from a trunk peer: its inbound route (time conditions
+        """What takes an INVITE before it is authenticated: a 603 for a caller blacklisted
+        inbound (whatever the source); from a trunk peer, its inbound route (time conditions
         applied), or a 404. None when the source is no trunk (the caller must then
         authenticate as an extension): outside callers reach nothing but the routes."""
         trunk = self.services.trunks.trunk_for_address(peer.host)
+        refusal = self._blacklisted_caller(request, from_trunk=trunk is not None)
+        if refusal is not None:
+            return refusal
         if trunk is None:
             return None
         uri = request.uri
@@ -217,6 +253,50 @@ class CallCenterRuntime:
             return self._recorded(self.run(destination, leg), leg)
 
         return answer
+
+    # -- the blacklist ----------------------------------------------------------------------------
+
+    def is_own_number(self, number: str) -> bool:
+        """A number of our own dial plan (or a DID, or a feature code): only an entry naming
+        it exactly blocks it, never a prefix."""
+        return number.startswith("*") or number in self.services.contacts.own_numbers()
+
+    def _blacklisted_caller(self, request: Request, *, from_trunk: bool):
+        """A 603 for a caller (From user) blacklisted inbound; None to go on."""
+        from_uri = request.from_.uri
+        caller = from_uri.unescaped_user if isinstance(from_uri, SipUri) else None
+        if not caller:
+            return None
+        internal = False if from_trunk else self.is_own_number
+        entry = self.services.blacklist.blocks(caller, BlockDirection.INBOUND, internal=internal)
+        if entry is None:
+            return None
+        uri = request.uri
+        dialed = (uri.unescaped_user if isinstance(uri, SipUri) else None) or "?"
+        log.info("blacklist: call from %s to %s declined (entry %s: %s, hit %d)",
+                 caller, dialed, entry.id, entry.number, entry.hits)  # fmt: skip
+        error = Declined(f"{caller} is blacklisted", headers=[_BLACKLISTED_WARNING])
+        return lambda leg: self._refuse(leg, error)
+
+    def _blacklisted_callee(self, number: str):
+        """A 403 for a number blacklisted outbound; None to go on."""
+        entry = self.services.blacklist.blocks(
+            number, BlockDirection.OUTBOUND, internal=self.is_own_number
+        )
+        if entry is None:
+            return None
+        error = Blacklisted(f"{number} is blacklisted", headers=[_BLACKLISTED_WARNING])
+
+        def refuse(leg: InboundLeg):
+            log.info("blacklist: call from %s to %s refused (entry %s: %s, hit %d)",
+                     leg.number, number, entry.id, entry.number, entry.hits)  # fmt: skip
+            return self._refuse(leg, error)
+
+        return refuse
+
+    async def _refuse(self, leg: InboundLeg, error: SipError) -> None:
+        """Refuse the call; no CDR row (not `_recorded`): a blocked call is no call."""
+        leg.reject(error)
 
     async def _no_route(self, did: str, leg: InboundLeg) -> None:
         log.info("call from a trunk to %s: no inbound route", did)
@@ -359,7 +439,9 @@ class CallCenterRuntime:
                 agents.login(extension, [code[3:]])
                 prompt = "agent-logged-in"
             elif code.startswith(FEATURE_PAUSE):
-                agents.pause(extension, code[3:] or None)
+                digits = code[3:]
+                reason = PAUSE_REASONS.get(digits, f"code {digits}") if digits else None
+                agents.pause(extension, reason)
                 prompt = "agent-paused"
             elif code == FEATURE_UNPAUSE:
                 agents.unpause(extension)

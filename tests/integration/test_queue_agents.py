@@ -132,7 +132,7 @@ def test_a_paused_agent_is_not_rung(pbxd: PbxdProcess, tmp_path: Path) -> None:
         assert agent_state()["paused"] is False
         feature_code("*463")
         state = agent_state()
-        assert state["paused"] is True and state["pause_reason"] == "3", state
+        assert state["paused"] is True and state["pause_reason"] == "meeting", state
         invites_before = rung_phones(agent)["3711"]
         call_queue(caller, "631")  # 2: paused from the phone
         assert rung_phones(agent)["3711"] == invites_before
@@ -158,7 +158,7 @@ def test_a_paused_agent_is_not_rung(pbxd: PbxdProcess, tmp_path: Path) -> None:
     assert rows == [
         ("PAUSE", "631", "lunch"),
         ("UNPAUSE", "631", None),
-        ("PAUSE", "631", "3"),
+        ("PAUSE", "631", "meeting"),
         ("UNPAUSE", "631", None),
     ], rows
 
