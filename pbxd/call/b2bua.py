@@ -132,10 +132,13 @@ class B2bua:
         self.on_call_end = on_call_end
         self.ring_timeout = ring_timeout
         # Numbers pbxd answers itself (queues, IVRs, feature codes ...): `applications(number)`
-        # gives what takes the call, on a leg of `legs`.
+        # gives what takes the call, on a leg of `legs`; asked first of every number an
+        # extension dials, it also refuses a blacklisted one (403).
         self.legs = legs
         self.applications = applications
-        # An INVITE from a trunk peer (static IP, no digest): the inbound routes take it.
+        # Asked of every INVITE before authentication: from a trunk peer (static IP, no
+        # digest) the inbound routes take it; a caller on the blacklist is refused (603)
+        # whatever the source. None: go on (authenticate the extension).
         self.trunk_calls = trunk_calls
         # The recording policies of the two extensions (caller's outbound, callee's inbound).
         self.should_record = should_record

@@ -338,3 +338,30 @@ class AgentLogin(BaseModel):
 
     class Meta:
         table_name = "agent_login"
+
+
+# -- customers and the blacklist (m0007) ------------------------------------------------------
+
+
+class Contact(BaseModel):
+    """A customer of the directory: the name a `name_only` user sees instead of the number."""
+
+    number = TextField(unique=True)  # matched exactly against caller/callee numbers
+    name = TextField()
+    company = TextField(default="")
+    note = TextField(default="")
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "contact"
+
+
+class BlacklistEntry(BaseModel):
+    number = TextField(unique=True)  # digits ("13800138000") or a prefix ending in "*" ("400*")
+    direction = TextField()  # inbound | outbound | both
+    note = TextField(default="")
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "blacklist_entry"

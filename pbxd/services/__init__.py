@@ -8,15 +8,18 @@ from pathlib import Path
 from ..db import close_database, open_database
 from .agents import AgentListener, AgentQueueView, AgentService, AgentView, LiveAgent
 from .backup import BackupRefused, BackupService, RestoreResult
+from .blacklist import BlacklistService, BlacklistView, BlockDirection
 from .cdr import CdrEntry, CdrService, CdrView, Disposition, HangupSide
 from .clock import Clock, utc_now
 from .conferences import ConferenceService, ConferenceView
 from .configbase import ConfigListener, InUse, LoopRefused, WrongState
+from .contacts import ContactPage, ContactService, ContactView
 from .dialplan import DialPlan
 from .errors import Conflict, NotFound, ServiceError, ValidationError
 from .extensions import ExtensionListener, ExtensionService, ExtensionView
 from .history import CallHistory, HistoryService, LegEntry, QueueEventEntry
 from .ivrs import IvrService, IvrView
+from .masking import Masker, mask_number
 from .oplog import OperationLog, OperationView
 from .prompts import PromptService
 from .queues import QueueMemberView, QueueService, QueueView
@@ -24,6 +27,7 @@ from .recordings import RecordingEntry, RecordingService
 from .reports import ReportService
 from .ringgroups import RingGroupService, RingGroupView
 from .routes import InboundRouteService, InboundRouteView
+from .scope import OutOfScope, Scope, scope_for
 from .trunks import TrunkService, TrunkView
 from .users import Language, LastAdmin, Masking, Role, SessionView, UserService, UserView
 from .voicemail_index import VoicemailEntry, VoicemailService
@@ -90,6 +94,18 @@ __all__ = [
     "TrunkService",
     "TrunkView",
     "WrongState",
+    # number masking, supervisor scope, customers and the blacklist (issue 6, m0007)
+    "BlacklistService",
+    "BlacklistView",
+    "BlockDirection",
+    "ContactPage",
+    "ContactService",
+    "ContactView",
+    "Masker",
+    "OutOfScope",
+    "Scope",
+    "mask_number",
+    "scope_for",
 ]
 
 DATABASE_FILE = "pbxd.sqlite3"
@@ -118,6 +134,8 @@ class Services:
     reports: ReportService  # statistics over the history (issue 6)
     backup: BackupService  # the configuration as one file
     oplog: OperationLog  # who logged in and changed what through the API (issue 6)
+    contacts: ContactService  # the customer directory (m0007): names for number masking
+    blacklist: BlacklistService  # numbers whose calls are refused (m0007), served from memory
 
     def restore_configuration(self, data: bytes) -> RestoreResult:
         """Restore a backup (BackupRefused when it is no good: nothing changed), then tell
@@ -132,6 +150,7 @@ class Services:
         for service, keys in zip(config, before, strict=True):
             service.announce_replaced(keys)
         self.agents.announce_all()
+        self.blacklist.reload()
         return result
 
     def close(self) -> None:
@@ -176,4 +195,6 @@ def build_services(
         reports=ReportService(),
         backup=BackupService(data_dir / "prompts", clock),
         oplog=OperationLog(clock),
+        contacts=ContactService(clock),
+        blacklist=BlacklistService(clock),
     )

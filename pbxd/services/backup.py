@@ -69,6 +69,8 @@ CONFIG_TABLES = (
     "ivr",
     "inbound_route",
     "trunk",
+    "contact",  # the customer directory (m0007)
+    "blacklist_entry",  # refused numbers (m0007); their hit counters are not stored
 )
 HISTORY_TABLES = (
     "schema_version",

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from ..db.models import Cdr
 from .errors import ValidationError
+from .scope import Scope
 from .validation import (
     in_window,
     require_aware,
@@ -134,11 +135,16 @@ class CdrService:
         number: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        *,
+        scope: Scope | None = None,
     ) -> list[CdrView]:
         """Records with start_from <= start < start_to whose caller or callee is `number`,
-        newest first."""
+        newest first; only those `scope` sees (None: every record)."""
         require_page(start_from, start_to, limit, offset, max_limit=QUERY_MAX_LIMIT)
         query = in_window(Cdr.select(), Cdr.start, start_from, start_to)
+        condition = scope.cdr_condition() if scope is not None else None
+        if condition is not None:
+            query = query.where(condition)
         if number is not None:
             require_text("number", number, max_len=PARTY_MAX_LEN)
             query = query.where((Cdr.caller == number) | (Cdr.callee == number))

@@ -29,6 +29,7 @@ from .cdr import (
 )
 from .errors import NotFound, ValidationError
 from .recordings import NAME_MAX_LEN, RecordingEntry, RecordingService
+from .scope import Scope
 from .validation import (
     in_window,
     require_aware,
@@ -347,10 +348,15 @@ class HistoryService:
 
     # -- reading (API, reports) --
 
-    def call_legs(self, call_id: str) -> CallLegs:
-        """The legs and call-center details of a call; NotFound when no CDR has that id."""
+    def call_legs(self, call_id: str, *, scope: Scope | None = None) -> CallLegs:
+        """The legs and call-center details of a call; NotFound when no CDR has that id (or
+        none that `scope` sees: only the rows it sees are shown)."""
         require_text("call_id", call_id, max_len=CALL_ID_MAX_LEN)
-        cdr_ids = [row.id for row in Cdr.select(Cdr.id).where(Cdr.call_id == call_id)]
+        rows = Cdr.select(Cdr.id).where(Cdr.call_id == call_id)
+        condition = scope.cdr_condition() if scope is not None else None
+        if condition is not None:
+            rows = rows.where(condition)
+        cdr_ids = [row.id for row in rows]
         if not cdr_ids:
             raise NotFound(f"call {call_id} not found")
         details = CallDetail.select().where(CallDetail.cdr.in_(cdr_ids)).order_by(CallDetail.id)
@@ -372,10 +378,15 @@ class HistoryService:
         call_id: str | None = None,
         limit: int = 1000,
         offset: int = 0,
+        scope: Scope | None = None,
     ) -> list[QueueEventView]:
-        """Events with time_from <= time < time_to, oldest first (the order reports replay)."""
+        """Events with time_from <= time < time_to, oldest first (the order reports replay);
+        only those `scope` sees (None: every event)."""
         require_page(time_from, time_to, limit, offset, max_limit=QUERY_MAX_LIMIT)
         query = in_window(QueueEvent.select(), QueueEvent.time, time_from, time_to)
+        condition = scope.queue_event_condition() if scope is not None else None
+        if condition is not None:
+            query = query.where(condition)
         if queue is not None:
             _optional_name("queue", queue)
             query = query.where(QueueEvent.queue == queue)

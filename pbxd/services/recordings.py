@@ -16,8 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..db import db
-from ..db.models import CallLeg, Recording
+from ..db.models import Recording
 from .errors import NotFound, ValidationError
+from .scope import Scope
 from .validation import require_aware, require_int, require_text
 
 SEARCH_MAX_LIMIT = 1000
@@ -217,17 +218,19 @@ class RecordingService:
         participant: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        scope: Scope | None = None,
     ) -> RecordingPage:
         """Recordings with start_from <= start < start_to, newest first.
 
-        `party`: caller or callee; `text`: part of the note; `participant`: only calls this
-        extension took part in (caller, callee, agent, or a leg to it): an agent's view.
+        `party`: caller or callee; `text`: part of the note; `scope`: only the recordings it
+        sees (pbxd/services/scope.py); `participant`: short for an agent's scope, the calls
+        this extension took part in (caller, callee, agent, or a leg to it).
         """
         require_aware("from", start_from, optional=True)
         require_aware("to", start_to, optional=True)
         require_int("limit", limit, minimum=1, maximum=SEARCH_MAX_LIMIT)
         require_int("offset", offset, minimum=0)
-        query = self._visible(participant)
+        query = self._visible(participant, scope)
         if start_from is not None:
             query = query.where(Recording.start >= start_from)
         if start_to is not None:
@@ -244,15 +247,22 @@ class RecordingService:
         rows = query.order_by(Recording.start.desc(), Recording.id.desc()).limit(limit)
         return RecordingPage([self._view(row) for row in rows.offset(offset)], total)
 
-    def get(self, recording_id: int, *, participant: str | None = None) -> RecordingView:
-        return self._view(self._row(recording_id, participant))
+    def get(
+        self, recording_id: int, *, participant: str | None = None, scope: Scope | None = None
+    ) -> RecordingView:
+        return self._view(self._row(recording_id, participant, scope))
 
     def set_note(
-        self, recording_id: int, note: str, *, participant: str | None = None
+        self,
+        recording_id: int,
+        note: str,
+        *,
+        participant: str | None = None,
+        scope: Scope | None = None,
     ) -> RecordingView:
         note = require_text("note", note, min_len=0, max_len=NOTE_MAX_LEN)
         with db.atomic():
-            row = self._row(recording_id, participant)
+            row = self._row(recording_id, participant, scope)
             row.note = note
             row.save(only=[Recording.note])
         return self._view(row)
@@ -261,34 +271,30 @@ class RecordingService:
         """Delete the row and the file. The row goes only if the file could go (or was gone):
         a crash in between leaves a row marked unavailable, never a file nobody can find."""
         with db.atomic():
-            row = self._row(recording_id, None)
+            row = self._row(recording_id, None, None)
             delete_with_file(self.directory, row, f"recording {recording_id}")
 
-    def audio(self, recording_id: int, *, participant: str | None = None) -> AudioFile:
-        row = self._row(recording_id, participant)
+    def audio(
+        self, recording_id: int, *, participant: str | None = None, scope: Scope | None = None
+    ) -> AudioFile:
+        row = self._row(recording_id, participant, scope)
         return open_audio(
             self.directory, row.path, f"recording-{row.id}.wav", f"recording {recording_id}"
         )
 
     # -- helpers --
 
-    def _visible(self, participant: str | None):
+    def _visible(self, participant: str | None, scope: Scope | None):
         query = Recording.select()
-        if participant is None:
-            return query
-        took_part = CallLeg.select(CallLeg.call_id).where(
-            (CallLeg.peer_kind == "extension") & (CallLeg.peer == participant)
-        )
-        return query.where(
-            (Recording.agent == participant)
-            | (Recording.caller == participant)
-            | (Recording.callee == participant)
-            | (Recording.call_id.in_(took_part))
-        )
+        for limit in (scope, Scope.own(participant) if participant is not None else None):
+            condition = limit.recording_condition() if limit is not None else None
+            if condition is not None:
+                query = query.where(condition)
+        return query
 
-    def _row(self, recording_id: int, participant: str | None) -> Recording:
+    def _row(self, recording_id: int, participant: str | None, scope: Scope | None) -> Recording:
         row = (
-            self._visible(participant).where(Recording.id == recording_id).first()
+            self._visible(participant, scope).where(Recording.id == recording_id).first()
             if is_row_id(recording_id)
             else None
         )

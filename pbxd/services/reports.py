@@ -56,7 +56,9 @@ voicemail by `box` when it is an extension number, rings by `queue_event.agent`.
 Filters (`queues`, `agents`; None = no filter). A call passes `queues` when its queue is one of
 them, and `agents` when one of its parties is one of them (with group=agent it then counts only
 for the parties in the filter). A message passes when its box is in the filter; a ring when its
-queue (resp. agent) is. Both filters must pass.
+queue (resp. agent) is. Both filters must pass. An empty filter lets nothing pass: a supervisor
+who leads no queue gets a report of zeros (the web layer forces a supervisor's filters to his
+team, pbxd/services/scope.py).
 
 Metrics of a row (a bucket and a key); "calls" below are the CDR rows of that row:
 
@@ -124,6 +126,7 @@ from ..db.models import (
 from .cdr import PARTY_MAX_LEN, Disposition
 from .errors import ValidationError
 from .history import Direction, PeerKind, QueueEventType, SurveyReason, SurveyResult
+from .scope import Scope
 from .validation import require_aware, require_int, require_member, require_text
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"  # the appliance's market; also the time conditions' default
@@ -231,9 +234,7 @@ def _require_keys(name: str, values: object) -> frozenset[str] | None:
         return None
     if isinstance(values, str) or not isinstance(values, Iterable):
         raise ValidationError(f"{name}: expected a list of numbers", field=name)
-    keys = frozenset(values)
-    if not keys:
-        raise ValidationError(f"{name}: expected at least one number", field=name)
+    keys = frozenset(values)  # empty: nothing passes (a supervisor who leads no queue)
     if len(keys) > MAX_FILTER_KEYS:
         raise ValidationError(f"{name}: at most {MAX_FILTER_KEYS} numbers", field=name)
     for key in keys:
@@ -251,8 +252,8 @@ class ReportRequest:
     start: date  # local dates, both included
     end: date
     timezone: str = DEFAULT_TIMEZONE
-    queues: frozenset[str] | None = None  # None: every queue
-    agents: frozenset[str] | None = None  # None: every agent (extension)
+    queues: frozenset[str] | None = None  # None: every queue; empty: none
+    agents: frozenset[str] | None = None  # None: every agent (extension); empty: none
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "period", require_member(Period, "period", self.period))
@@ -887,13 +888,18 @@ class ReportService:
         start_to: datetime | None = None,
         number: str | None = None,
         max_rows: int = EXPORT_MAX_ROWS,
+        scope: Scope | None = None,
     ) -> list[CdrExportRow]:
         """The CDR rows with start_from <= start < start_to whose caller or callee is
-        `number`, oldest first, each with its detail and direction; ValidationError (field
-        "from") when there are more than `max_rows`."""
+        `number`, oldest first, each with its detail and direction; only those `scope` sees
+        (None: every row); ValidationError (field "from") when there are more than
+        `max_rows`."""
         require_aware("from", start_from, optional=True)
         require_aware("to", start_to, optional=True)
         conditions = _window(Cdr.start, start_from, start_to)
+        condition = scope.cdr_condition() if scope is not None else None
+        if condition is not None:
+            conditions.append(condition)
         if number is not None:
             require_text("number", number, max_len=PARTY_MAX_LEN)
             conditions.append((Cdr.caller == number) | (Cdr.callee == number))

@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..callcenter.voicemail import GREETING_NAME
 from ..db import db
 from ..db.models import VoicemailMessage
+from ..media.convert import AudioFormatError, parse_wav, to_engine_pcm
+from ..media.frames import ENGINE_RATE
+from ..media.prompts import write_wav_atomic
 from .errors import NotFound, ValidationError
+from .prompts import InvalidAudio
 from .recordings import (
     AudioFile,
     delete_with_file,
@@ -72,6 +77,9 @@ class VoicemailView:
 class VoicemailCounts:
     new: int
     old: int
+
+
+MAX_GREETING_SECONDS = 60
 
 
 class VoicemailService:
@@ -135,6 +143,36 @@ class VoicemailService:
             f"voicemail-{row.box}-{row.id}.wav",
             f"voicemail {box}/{message_id}",
         )
+
+    # -- the box's own greeting (<box>/greeting.wav, as pbxd.callcenter.voicemail plays it) --
+
+    def greeting(self, box: str) -> AudioFile:
+        return open_audio(
+            self.directory, f"{validate_box(box)}/{GREETING_NAME}",
+            f"greeting-{box}.wav", f"voicemail {box} greeting",
+        )  # fmt: skip
+
+    def set_greeting(self, box: str, data: bytes) -> float:
+        """Any WAV the converter reads becomes the greeting (8 kHz mono PCM16, replaced
+        atomically); returns its length in seconds."""
+        validate_box(box)
+        try:
+            pcm = to_engine_pcm(parse_wav(data))
+        except AudioFormatError as exc:
+            raise InvalidAudio(str(exc), field="file") from None
+        if pcm.size > MAX_GREETING_SECONDS * ENGINE_RATE:
+            raise InvalidAudio(
+                f"a greeting of at most {MAX_GREETING_SECONDS} s, please", field="file"
+            )
+        write_wav_atomic(self.directory / box / GREETING_NAME, pcm)
+        return round(pcm.size / ENGINE_RATE, 2)
+
+    def delete_greeting(self, box: str) -> None:
+        """Back to the default greeting; NotFound when the box had none of its own."""
+        try:
+            (self.directory / validate_box(box) / GREETING_NAME).unlink()
+        except FileNotFoundError:
+            raise NotFound(f"voicemail {box} has no greeting of its own") from None
 
     def _row(self, box: str, message_id: int) -> VoicemailMessage:
         validate_box(box)

@@ -34,7 +34,9 @@ from .callcenter import (
     TrunksHandler,
 )
 from .cdr import CdrHandler
+from .contacts import BlacklistEntryHandler, BlacklistHandler, ContactHandler, ContactsHandler
 from .extensions import ExtensionHandler, ExtensionsHandler
+from .greetings import GreetingHandler
 from .history import CallLegsHandler, QueueEventsHandler
 from .meta import HealthHandler, OpenApiHandler, SystemStatusHandler
 from .oplog import OperationLogHandler
@@ -93,7 +95,13 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/recordings/{id}", RecordingHandler),
     ("/api/v1/recordings/{id}/audio", RecordingAudioHandler),
     ("/api/v1/voicemail/{box}", VoicemailBoxHandler),
+    ("/api/v1/voicemail/{box}/greeting", GreetingHandler),
     ("/api/v1/voicemail/{box}/{id}", VoicemailMessageHandler),
+    # customers and the blacklist (m0007)
+    ("/api/v1/contacts", ContactsHandler),
+    ("/api/v1/contacts/{id}", ContactHandler),
+    ("/api/v1/blacklist", BlacklistHandler),
+    ("/api/v1/blacklist/{id}", BlacklistEntryHandler),
     ("/api/v1/system/status", SystemStatusHandler),
     ("/api/v1/system/info", SystemInfoHandler),
     ("/api/v1/system/backup", BackupHandler),

@@ -3,7 +3,10 @@
 Streamed as it is built: each file is read in chunks and sent, so a batch never sits in memory
 or on the flash. Entries are stored, not deflated: the audio hardly compresses and the CPU is
 better spent on calls. `index.csv` (UTF-8 with BOM, for spreadsheet programs) lists what each
-file is. The same roles as the search: an agent gets only the calls he took part in.
+file is. The same roles and scope as the search: an agent gets only the calls he took part
+in, a supervisor his team's. Numbers are masked by the user's `masking` in index.csv and in
+the entry names (`20240501-080010_138xxxx8000_600_7.wav`: stars become "x"), so that a
+masked user cannot unmask a number by downloading.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from typing import Any
 
 from tornado.iostream import StreamClosedError
 
+from ..services import Masker, Scope
 from ..services.errors import NotFound
+from ..services.masking import UNMASKED
 from ..services.recordings import RecordingView
 from .base import ANY_ROLE, BaseHandler
 from .cdr import _moment
 from .errors import InvalidRequest
-from .recordings import participant, path_id
+from .recordings import path_id, recording_scope
 
 MAX_RECORDINGS = 500
 CHUNK_BYTES = 256 * 1024
@@ -47,9 +52,9 @@ class _Pending(io.RawIOBase):
         return data
 
 
-def entry_name(view: RecordingView) -> str:
+def entry_name(view: RecordingView, masker: Masker = UNMASKED) -> str:
     stamp = view.start.strftime("%Y%m%d-%H%M%S")
-    safe = ["".join(c for c in part if c.isalnum() or c in "+-") or "x"
+    safe = ["".join(c for c in masker.file_part(part) if c.isalnum() or c in "+-") or "x"
             for part in (view.caller, view.callee)]  # fmt: skip
     return f"{stamp}_{safe[0]}_{safe[1]}_{view.id}.wav"
 
@@ -59,12 +64,12 @@ class RecordingsArchiveHandler(BaseHandler):
 
     async def get(self) -> None:
         params = self.query_params({"from", "to", "party", "queue", "agent", "text", "id"})
-        allowed = participant(self.current_user)
+        allowed = recording_scope(self)
         ids = self.get_query_arguments("id")
         if ids:
             if len(ids) > MAX_RECORDINGS:
                 raise InvalidRequest(f"id: at most {MAX_RECORDINGS} recordings", field="id")
-            views = [self.services.recordings.get(path_id(i, "recording"), participant=allowed)
+            views = [self.services.recordings.get(path_id(i, "recording"), scope=allowed)
                      for i in dict.fromkeys(ids)]  # fmt: skip
         else:
             page = self.services.recordings.search(
@@ -74,7 +79,7 @@ class RecordingsArchiveHandler(BaseHandler):
                 queue=params.get("queue"),
                 agent=params.get("agent"),
                 text=params.get("text"),
-                participant=allowed,
+                scope=allowed,
                 limit=MAX_RECORDINGS + 1,
             )
             if page.total > MAX_RECORDINGS:
@@ -93,18 +98,19 @@ class RecordingsArchiveHandler(BaseHandler):
         self.finish()
 
     async def _write_archive(
-        self, views: list[RecordingView], allowed: str | None, pending: _Pending
+        self, views: list[RecordingView], allowed: Scope, pending: _Pending
     ) -> None:
+        masker = self.masker()
         index = [INDEX_COLUMNS]
         with zipfile.ZipFile(pending, "w", compression=zipfile.ZIP_STORED) as archive:
             for view in views:
                 try:
-                    audio = self.services.recordings.audio(view.id, participant=allowed)
+                    audio = self.services.recordings.audio(view.id, scope=allowed)
                 except NotFound:  # the file is gone (storage removed): listed, not included
-                    index.append(("", *_index_row(view)))
+                    index.append(("", *_index_row(view, masker)))
                     continue
-                name = entry_name(view)
-                index.append((name, *_index_row(view)))
+                name = entry_name(view, masker)
+                index.append((name, *_index_row(view, masker)))
                 with audio.path.open("rb") as source, archive.open(name, "w") as entry:
                     while chunk := source.read(CHUNK_BYTES):
                         entry.write(chunk)
@@ -121,6 +127,7 @@ class RecordingsArchiveHandler(BaseHandler):
             await self.flush()
 
 
-def _index_row(view: RecordingView) -> tuple[Any, ...]:
-    return (view.id, view.call_id or "", view.start.isoformat(), view.duration, view.caller,
-            view.callee, view.queue or "", view.agent or "", view.note or "")  # fmt: skip
+def _index_row(view: RecordingView, masker: Masker) -> tuple[Any, ...]:
+    return (view.id, view.call_id or "", view.start.isoformat(), view.duration,
+            masker.number(view.caller), masker.number(view.callee), view.queue or "",
+            view.agent or "", masker.text(view.note) or "")  # fmt: skip

@@ -15,7 +15,17 @@ from urllib.parse import urlsplit
 from tornado import httputil
 from tornado.web import HTTPError, RequestHandler
 
-from ..services import Role, ServiceError, Services, SessionView, UserView
+from ..services import (
+    Masker,
+    Masking,
+    Role,
+    Scope,
+    ServiceError,
+    Services,
+    SessionView,
+    UserView,
+    scope_for,
+)
 from .errors import (
     ApiError,
     BadJson,
@@ -89,6 +99,9 @@ class BaseHandler(RequestHandler):
     current_user: UserView | None
     # The browser session that authenticated the request; None for a bearer token.
     session: SessionView | None = None
+    # The user's scope and number masker, built on first use (scope(), masker()).
+    _scope: Scope | None = None
+    _masker: Masker | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -154,6 +167,28 @@ class BaseHandler(RequestHandler):
         origin = self.request.headers.get("Origin")
         if origin is not None and not same_origin(origin, self.request.host):
             raise CsrfRefused("the request comes from another origin")
+
+    def scope(self) -> Scope:
+        """What of the call history and the call center the user may see (his role's scope,
+        pbxd/services/scope.py); built once per request."""
+        if self._scope is None:
+            assert self.current_user is not None  # prepare() authenticated the request
+            self._scope = scope_for(self.current_user)
+        return self._scope
+
+    def masker(self) -> Masker:
+        """Masks the customer numbers of this response by the user's `masking` (issue 6);
+        built once per request. Every number a response carries goes through it."""
+        if self._masker is None:
+            user = self.current_user
+            assert user is not None  # prepare() authenticated the request
+            masking = user.masking or Masking.ALL
+            if masking is Masking.ALL:
+                self._masker = Masker(masking)
+            else:
+                contacts = self.services.contacts
+                self._masker = Masker(masking, contacts.own_numbers(), contacts.name_for)
+        return self._masker
 
     def bearer_token(self) -> str | None:
         """The token of `Authorization: Bearer <token>` (RFC 6750 section 2.1), else None."""

@@ -1,6 +1,12 @@
 """Call-center configuration and agents: queues, ring groups, conference rooms, IVRs,
 inbound routes, trunks (admin writes, supervisor reads) and /api/v1/agents (an agent acts on
-his own extension only, a supervisor or admin on any)."""
+his own extension only, an admin on any, a supervisor on the agents of the queues he leads and
+himself: pbxd/services/scope.py).
+
+A supervisor logs his agents in and out of his own queues only (naming no queue means all of
+his; a logout then leaves the queues the agent is a static member of alone) and may pause and
+unpause them (a pause holds for every queue of the agent). Agent views carry extension and
+queue numbers only: nothing to mask."""
 
 from __future__ import annotations
 
@@ -113,11 +119,14 @@ class AgentsHandler(BaseHandler):
     access = {"GET": ADMIN_OR_SUPERVISOR}
 
     def get(self) -> None:
-        self.reply({"items": [agent_json(view) for view in self.services.agents.list()]})
+        scope = self.scope()
+        views = [view for view in self.services.agents.list() if scope.sees_agent(view.extension)]
+        self.reply({"items": [agent_json(view) for view in views]})
 
 
 class _OwnAgentHandler(BaseHandler):
-    """An agent acts on the extension linked to his user only; supervisors and admins on any."""
+    """An agent acts on the extension linked to his user only; a supervisor on his team's
+    agents and himself; an admin on any."""
 
     def check_agent(self, extension: str) -> None:
         user = self.current_user
@@ -126,6 +135,8 @@ class _OwnAgentHandler(BaseHandler):
             if user.extension is None:
                 raise Forbidden(f"user {user.username} is linked to no extension")
             raise Forbidden(f"an agent may act on his own extension ({user.extension}) only")
+        if user.role is Role.SUPERVISOR and not self.scope().sees_agent(extension):
+            raise Forbidden(f"agent {extension} is not a member of your queues")
 
 
 class AgentHandler(_OwnAgentHandler):
@@ -149,7 +160,13 @@ class _AgentQueuesHandler(_OwnAgentHandler):
         queues = body.get("queues")
         if "queues" in body and not isinstance(queues, list):
             raise InvalidRequest("queues: expected an array of queue numbers", field="queues")
-        self.reply(agent_json(getattr(self.services.agents, self.action)(extension, queues)))
+        limited = self.scope().action_queues(extension, queues)
+        if self.action == "logout" and queues is None and limited is not None:
+            # "all of his queues": those the agent may log out of, not his static ones
+            static = {q.queue for q in self.services.agents.get(extension).queues if q.static}
+            limited = [queue for queue in limited if queue not in static]
+        agents = self.services.agents
+        self.reply(agent_json(getattr(agents, self.action)(extension, limited)))
 
 
 class AgentLoginHandler(_AgentQueuesHandler):

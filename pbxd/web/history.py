@@ -1,9 +1,16 @@
-"""Call-center history: /api/v1/queue-events and /api/v1/cdr/{call_id}/legs."""
+"""Call-center history: /api/v1/queue-events and /api/v1/cdr/{call_id}/legs.
+
+A supervisor sees the events and calls of his team (pbxd/services/scope.py). A leg's `party`
+(the number at its far end) is masked by the user's `masking`; `peer` is an extension number
+or a trunk name, ours. Queue event data holds positions, waits, ring times, pause reasons and
+destinations, never a caller's number: nothing to mask there.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..services import Masker
 from ..services.history import CallDetailView, LegView, QueueEventView
 from .base import ADMIN_OR_SUPERVISOR, BaseHandler
 from .cdr import _integer, _moment
@@ -24,12 +31,12 @@ def queue_event_json(view: QueueEventView) -> dict[str, Any]:
     }
 
 
-def leg_json(view: LegView) -> dict[str, Any]:
+def leg_json(view: LegView, masker: Masker) -> dict[str, Any]:
     return {
         "id": view.id,
         "leg": view.leg,
         "direction": str(view.direction),
-        "party": view.party,
+        "party": masker.number(view.party),
         "peer_kind": str(view.peer_kind),
         "peer": view.peer,
         "start": iso_utc(view.start),
@@ -68,6 +75,7 @@ class QueueEventsHandler(BaseHandler):
             call_id=params.get("call_id"),
             limit=_integer(params, "limit", DEFAULT_EVENT_LIMIT),
             offset=_integer(params, "offset", 0),
+            scope=self.scope(),
         )
         self.reply({"items": [queue_event_json(view) for view in views]})
 
@@ -76,11 +84,12 @@ class CallLegsHandler(BaseHandler):
     access = {"GET": ADMIN_OR_SUPERVISOR}
 
     def get(self, call_id: str) -> None:
-        legs = self.services.history.call_legs(call_id)
+        legs = self.services.history.call_legs(call_id, scope=self.scope())
+        masker = self.masker()
         self.reply(
             {
                 "call_id": legs.call_id,
                 "details": [call_detail_json(view) for view in legs.details],
-                "items": [leg_json(view) for view in legs.legs],
+                "items": [leg_json(view, masker) for view in legs.legs],
             }
         )

@@ -63,9 +63,11 @@ FIELD_NAMES: Final[Mapping[str, str]] = {
     "cdr": "话单",
     "channels": "声道数",
     "closed_destination": "非工作时间目的地",
+    "company": "公司",
     "data": "数据",
     "days": "星期",
     "destination": "目的地",
+    "direction": "方向",
     "dial_extension": "允许直拨分机",
     "did": "呼入号码",
     "duration": "时长",
@@ -151,6 +153,7 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "agent": "坐席",
     "call": "通话",
     "conference": "会议室",
+    "contact": "联系人",
     "extension": "分机",
     "hangup": "挂断",
     "inbound_route": "呼入路由",
@@ -159,8 +162,8 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "prompt": "提示音",
     "queue": "队列",
     "recording": "录音",
-    "ring group": "响铃组",
-    "ring_group": "响铃组",
+    "ring group": "振铃组",
+    "ring_group": "振铃组",
     "route": "呼入路由",
     "survey": "满意度调查",
     "total": "汇总",
@@ -302,6 +305,31 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
         "坐席只能查看自己的数据：请使用 group=agent",
     ),
     ("agents see only their own row (agent={number})", "坐席只能查看自己的数据（agent={number}）"),
+    # -- a supervisor's scope: his queues and their agents (pbxd/services/scope.py) --
+    ("{field}: queue {queue} is not one of your queues", "{field}：队列 {queue} 不是您负责的队列"),
+    (
+        "{field}: agent {number} is not a member of your queues",
+        "{field}：坐席 {number} 不属于您负责的队列",
+    ),
+    ("agent {number} is not a member of your queues", "坐席 {number} 不属于您负责的队列"),
+    (
+        "voicemail box {box} belongs to none of your queues or agents",
+        "语音信箱 {box} 不属于您负责的队列或坐席",
+    ),
+    # -- customers and the blacklist (m0007) --
+    (
+        "{field}: expected 3 to 32 digits, optionally after a +",
+        "{field}：应为 3 到 32 位数字，前面可带 +",
+    ),
+    (
+        "{field}: expected digits (a + before them allowed), or a prefix of digits ending in *, "
+        "e.g. 400*",
+        "{field}：应为号码（数字，前面可带 +），或以 * 结尾的号码前缀，如 400*",
+    ),
+    # before "{kind} {key} ...", whose lazy kind would stop at "blacklist"
+    ("blacklist entry {key} exists", "黑名单条目 {key} 已存在"),
+    ("blacklist entry {key} not found", "黑名单条目 {key} 不存在"),
+    ("no blacklist entry {value}", "黑名单条目 {value} 不存在"),
     # -- users --
     ("{field}: {value} is reserved", "{field}：{value} 为保留名称，不能使用"),
     ("extension {number} is linked to another user", "分机 {number} 已关联其他用户"),
@@ -408,6 +436,10 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
         '应为 "YYYY-MM-DD"、"YYYY-MM-DD/YYYY-MM-DD" 或 {"from": ..., "to": ...}',
     ),
     ("ends ({last}) before it starts ({first})", "结束日期（{last}）早于开始日期（{first}）"),
+    (
+        "holiday ends ({last}) before it starts ({first})",
+        "节假日的结束日期（{last}）早于开始日期（{first}）",
+    ),
     ('must be a date "YYYY-MM-DD": {value}', '应为 "YYYY-MM-DD" 格式的日期：{value}'),
     # -- extensions --
     ("{field}: must differ from the extension number", "{field}：不能与分机号码相同"),
@@ -503,6 +535,8 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
         "WAV 文件不完整：没有音频数据（缺少数据块）",
     ),
     ("too long: {seconds} s, at most {limit} s", "时长过长：{seconds} 秒，最长 {limit} 秒"),
+    ("a greeting of at most {limit} s, please", "问候语最长 {limit} 秒"),
+    ("voicemail {box} has no greeting of its own", "语音信箱 {box} 没有自己的问候语"),
     (
         "unsupported WAV encoding: extensible sub-format {guid} (use " + _USE_ENCODINGS + ")",
         "不支持的 WAV 编码：扩展子格式 {guid}（请使用 " + _USE_ENCODINGS_ZH + "）",
@@ -668,7 +702,7 @@ def _translate_field(path: str) -> str:
 
 
 def _translate_node(label: str) -> str:
-    """'queue 600' -> '队列 600', 'ring group 700' -> '响铃组 700', 'survey' -> '满意度调查'."""
+    """'queue 600' -> '队列 600', 'ring group 700' -> '振铃组 700', 'survey' -> '满意度调查'."""
     for kind in _KINDS_LONGEST_FIRST:
         if label == kind:
             return KIND_NAMES[kind]
@@ -680,7 +714,7 @@ def _translate_node(label: str) -> str:
 def _translate_usage(usage: str) -> str:
     """'queue 600 overflow' -> '队列 600 的溢出目的地',
     'ivr main key 1' -> '语音导航 main 的按键 1',
-    'member of ring group 700' -> '响铃组 700 的成员'."""
+    'member of ring group 700' -> '振铃组 700 的成员'."""
     if usage.startswith("member of "):
         return f"{_translate_node(usage[len('member of ') :])} 的成员"
     for kind in _KINDS_LONGEST_FIRST:

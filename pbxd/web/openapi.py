@@ -10,6 +10,7 @@ from typing import Any
 
 from ..services.extensions import RECORDING_POLICIES
 from .openapi_callcenter import CALLCENTER_PATHS, CALLCENTER_SCHEMAS
+from .openapi_contacts import CONTACTS_PATHS, CONTACTS_SCHEMAS, add_masking_notes
 from .openapi_history import DISPOSITIONS, HISTORY_PATHS, HISTORY_SCHEMAS
 from .openapi_prompts import PROMPTS_PATHS, PROMPTS_SCHEMAS
 from .openapi_reports import REPORTS_PATHS, REPORTS_SCHEMAS, add_cdr_export
@@ -432,3 +433,9 @@ add_cdr_export(OPENAPI_DOCUMENT["paths"]["/api/v1/cdr"]["get"])
 OPENAPI_DOCUMENT["paths"].update(USERS_PATHS)
 OPENAPI_DOCUMENT["components"]["schemas"].update(USERS_SCHEMAS)
 add_session_auth(OPENAPI_DOCUMENT)
+
+# Customers and the blacklist (m0007); number masking and supervisor scope on the operations
+# they concern.
+OPENAPI_DOCUMENT["paths"].update(CONTACTS_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(CONTACTS_SCHEMAS)
+add_masking_notes(OPENAPI_DOCUMENT["paths"])

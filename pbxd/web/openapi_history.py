@@ -188,6 +188,41 @@ HISTORY_PATHS: dict[str, Any] = {
             },
         },
     },
+    "/api/v1/voicemail/{box}/greeting": {
+        "parameters": [_BOX],
+        "get": {
+            "operationId": "getVoicemailGreeting",
+            "summary": "The box's own greeting (404: it plays the default one)",
+            "x-pbxd-roles": _ROLES_ALL,
+            "responses": _AUDIO_RESPONSES,
+        },
+        "put": {
+            "operationId": "setVoicemailGreeting",
+            "summary": "Upload the box's greeting: any WAV as the body (converted to 8 kHz "
+            "mono, at most 60 s); admins and the box's owner",
+            "x-pbxd-roles": _ROLES_ALL,
+            "requestBody": {
+                "required": True,
+                "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "responses": {
+                "200": _json({"type": "object", "properties": {
+                    "box": {"type": "string"}, "duration": {"type": "number"},
+                    "audio": {"type": "string"}}}, "The greeting is set"),  # fmt: skip
+                "400": _json(_ref("Error"), "Not a WAV the converter reads, or too long"),
+                **_AUTH,
+                "413": _error("TooLarge"),
+                "415": _json(_ref("Error"), "Not sent as audio/wav"),
+            },
+        },
+        "delete": {
+            "operationId": "deleteVoicemailGreeting",
+            "summary": "Back to the default greeting; admins and the box's owner",
+            "x-pbxd-roles": _ROLES_ALL,
+            "responses": {"204": {"description": "Removed"}, **_AUTH,
+                          "404": _error("NotFound")},  # fmt: skip
+        },
+    },
     "/api/v1/voicemail/{box}/{id}": {
         "parameters": [_BOX, _ID],
         "get": {

@@ -1,14 +1,17 @@
 """Recordings: /api/v1/recordings, /api/v1/recordings/{id}, /api/v1/recordings/{id}/audio.
 
-Admin: everything. Supervisor: search, listen/download, note; no delete. Agent: search and
-listen to the recordings of calls he took part in (his user's extension), nothing else.
+Admin: everything. Supervisor: search, listen/download, note the recordings of his team (his
+queues' calls, his agents' calls without a queue: pbxd/services/scope.py); no delete. Agent:
+search and listen to the recordings of calls he took part in (his user's extension), nothing
+else. Caller, callee and numbers in the note are masked by the user's `masking`; `party`
+searches by the whole number. The audio is offered as `recording-<id>.wav`: no number.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..services import Role, UserView
+from ..services import Masker, Role, Scope, UserView
 from ..services.recordings import RecordingView
 from .audio import send_audio
 from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, ANY_ROLE, BaseHandler
@@ -25,14 +28,13 @@ def user_extension(user: UserView) -> str | None:
     return user.extension or None
 
 
-def participant(user: UserView) -> str | None:
-    """None for roles that see every recording; the agent's extension otherwise."""
-    if user.role in (Role.ADMIN, Role.SUPERVISOR):
-        return None
-    extension = user_extension(user)
-    if extension is None:
+def recording_scope(handler: BaseHandler) -> Scope:
+    """The recordings the user may reach; an agent without an extension has none (403)."""
+    user = handler.current_user
+    assert user is not None  # prepare() authenticated the request
+    if user.role is Role.AGENT and user_extension(user) is None:
         raise Forbidden("this agent account is linked to no extension, so it has no recordings")
-    return extension
+    return handler.scope()
 
 
 def path_id(value: str, what: str) -> int:
@@ -45,17 +47,17 @@ def path_id(value: str, what: str) -> int:
     return number
 
 
-def recording_json(view: RecordingView) -> dict[str, Any]:
+def recording_json(view: RecordingView, masker: Masker) -> dict[str, Any]:
     return {
         "id": view.id,
         "call_id": view.call_id,
         "start": iso_utc(view.start),
         "duration": view.duration,
-        "caller": view.caller,
-        "callee": view.callee,
+        "caller": masker.number(view.caller),
+        "callee": masker.number(view.callee),
         "queue": view.queue,
         "agent": view.agent,
-        "note": view.note,
+        "note": masker.text(view.note),
         "format": view.format,
         "channels": view.channels,
         "size": view.size,
@@ -80,13 +82,14 @@ class RecordingsHandler(BaseHandler):
             queue=params.get("queue"),
             agent=params.get("agent"),
             text=params.get("text"),
-            participant=participant(self.current_user),
+            scope=recording_scope(self),
             limit=limit,
             offset=offset,
         )
+        masker = self.masker()
         self.reply(
             {
-                "items": [recording_json(view) for view in page.items],
+                "items": [recording_json(view, masker) for view in page.items],
                 "total": page.total,
                 "limit": limit,
                 "offset": offset,
@@ -99,14 +102,16 @@ class RecordingHandler(BaseHandler):
 
     def get(self, id: str) -> None:  # noqa: A002 - the path parameter's name
         # Role first: an agent without an extension gets 403 whatever the id.
-        allowed = participant(self.current_user)
-        view = self.services.recordings.get(path_id(id, "recording"), participant=allowed)
-        self.reply(recording_json(view))
+        scope = recording_scope(self)
+        view = self.services.recordings.get(path_id(id, "recording"), scope=scope)
+        self.reply(recording_json(view, self.masker()))
 
     def put(self, id: str) -> None:  # noqa: A002
         body = self.json_body({"note": str}, required=("note",))
-        view = self.services.recordings.set_note(path_id(id, "recording"), body["note"])
-        self.reply(recording_json(view))
+        view = self.services.recordings.set_note(
+            path_id(id, "recording"), body["note"], scope=recording_scope(self)
+        )
+        self.reply(recording_json(view, self.masker()))
 
     def delete(self, id: str) -> None:  # noqa: A002
         self.services.recordings.delete(path_id(id, "recording"))
@@ -118,6 +123,6 @@ class RecordingAudioHandler(BaseHandler):
     access = {"GET": ANY_ROLE}
 
     async def get(self, id: str) -> None:  # noqa: A002
-        allowed = participant(self.current_user)
-        audio = self.services.recordings.audio(path_id(id, "recording"), participant=allowed)
+        scope = recording_scope(self)
+        audio = self.services.recordings.audio(path_id(id, "recording"), scope=scope)
         await send_audio(self, audio)

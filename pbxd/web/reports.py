@@ -1,8 +1,11 @@
 """Reports (统计报表): GET /api/v1/reports, as JSON (table and chart data) or as CSV.
 
-Admins and supervisors see every report. An agent sees only his own agent row: group=agent,
-restricted to the extension his user is linked to (agent= may name only that one); any other
-group or agent is a 403, as is an agent account linked to no extension.
+Admins see every report. A supervisor sees his team's (pbxd/services/scope.py): the queue
+filter is forced to the queues he leads (naming another is a 403), the agent filter limited to
+their agents (group=agent: his agents by default); leading no queue, he gets zeros. An agent
+sees only his own agent row: group=agent, restricted to the extension his user is linked to
+(agent= may name only that one); any other group or agent is a 403, as is an agent account
+linked to no extension. Report rows are keyed by queue or extension numbers: nothing to mask.
 
 Parameters: period (day | week | month, default day), group (total | queue | agent, default
 total), start and end (local dates YYYY-MM-DD, both included, required), timezone (IANA name,
@@ -19,7 +22,6 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
-from ..services import Role, UserView
 from ..services.reports import (
     DEFAULT_TIMEZONE,
     Group,
@@ -31,7 +33,7 @@ from ..services.reports import (
 from ..services.validation import require_member
 from .base import ANY_ROLE, BaseHandler
 from .csvexport import send_csv
-from .errors import Forbidden, InvalidRequest
+from .errors import InvalidRequest
 
 PARAMETERS = {"period", "group", "start", "end", "timezone", "queue", "agent", "format", "lang"}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -66,23 +68,6 @@ def number_list(handler: BaseHandler, name: str) -> frozenset[str] | None:
     return frozenset(part.strip() for value in values for part in value.split(","))
 
 
-def own_agent_only(
-    user: UserView | None, group: Group, agents: frozenset[str] | None
-) -> frozenset[str] | None:
-    """The agent filter a user may use: agents only their own row; others anything."""
-    assert user is not None  # prepare() authenticated the request
-    if user.role in (Role.ADMIN, Role.SUPERVISOR):
-        return agents
-    extension = user.extension
-    if not extension:
-        raise Forbidden("this agent account is linked to no extension, so it has no report")
-    if group is not Group.AGENT:
-        raise Forbidden("agents see only their own row: use group=agent")
-    if agents is not None and agents != {extension}:
-        raise Forbidden(f"agents see only their own row (agent={extension})")
-    return frozenset({extension})
-
-
 def _key_order(key: str) -> tuple[int, str]:
     return (len(key), key)
 
@@ -95,8 +80,8 @@ def report_json(report: Report) -> dict[str, Any]:
         "start": request.start.isoformat(),
         "end": request.end.isoformat(),
         "timezone": request.timezone,
-        "queues": sorted(request.queues, key=_key_order) if request.queues else None,
-        "agents": sorted(request.agents, key=_key_order) if request.agents else None,
+        "queues": sorted(request.queues, key=_key_order) if request.queues is not None else None,
+        "agents": sorted(request.agents, key=_key_order) if request.agents is not None else None,
         "columns": [
             {"name": column.name, "type": column.kind, "label": {"en": column.en, "zh": column.zh}}
             for column in report_columns(request.group)
@@ -144,21 +129,23 @@ def report_csv_rows(report: Report, lang: str) -> list[list[Any]]:
 
 
 class ReportsHandler(BaseHandler):
-    access = {"GET": ANY_ROLE}  # agents: their own row only (own_agent_only)
+    access = {"GET": ANY_ROLE}  # agents: their own row; supervisors: their team (scope)
 
     async def get(self) -> None:
         params = self.query_params(PARAMETERS)
         output = choice(params, "format", ("json", "csv"))
         lang = choice(params, "lang", ("en", "zh"))
         group = require_member(Group, "group", params.get("group", Group.TOTAL.value))
-        agents = own_agent_only(self.current_user, group, number_list(self, "agent"))
+        queues, agents = self.scope().report_filters(
+            group, number_list(self, "queue"), number_list(self, "agent")
+        )
         request = ReportRequest(
             period=require_member(Period, "period", params.get("period", Period.DAY.value)),
             group=group,
             start=local_date(params, "start"),
             end=local_date(params, "end"),
             timezone=params.get("timezone", DEFAULT_TIMEZONE),
-            queues=number_list(self, "queue"),
+            queues=queues,
             agents=agents,
         )
         reports = self.services.reports

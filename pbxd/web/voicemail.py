@@ -1,15 +1,17 @@
 """Voicemail: /api/v1/voicemail/{box} (messages) and /api/v1/voicemail/{box}/{id} (audio,
 mark new/old, delete).
 
-Admin: every box. Supervisor: read, listen and mark every box; delete in his own box only.
-Agent: his own box (his user's extension) only.
+Admin: every box. Supervisor: read, listen and mark the boxes of his team (his queues', his
+agents' and his own, pbxd/services/scope.py); delete in his own box only. Agent: his own box
+(his user's extension) only. The caller's number is masked by the user's `masking`; the
+audio is offered as `voicemail-<box>-<id>.wav`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..services import Role
+from ..services import Masker, Role
 from ..services.voicemail_index import VoicemailView
 from .audio import send_audio
 from .base import ANY_ROLE, BaseHandler
@@ -18,11 +20,11 @@ from .recordings import path_id, user_extension
 from .schemas import iso_utc
 
 
-def voicemail_json(view: VoicemailView) -> dict[str, Any]:
+def voicemail_json(view: VoicemailView, masker: Masker) -> dict[str, Any]:
     return {
         "id": view.id,
         "box": view.box,
-        "caller": view.caller,
+        "caller": masker.number(view.caller),
         "time": iso_utc(view.time),
         "duration": view.duration,
         "new": view.new,
@@ -34,7 +36,12 @@ def voicemail_json(view: VoicemailView) -> dict[str, Any]:
 class _BoxHandler(BaseHandler):
     def check_box(self, box: str, *, delete: bool = False) -> None:
         user = self.current_user
-        if user.role is Role.ADMIN or (user.role is Role.SUPERVISOR and not delete):
+        assert user is not None  # prepare() authenticated the request
+        if user.role is Role.ADMIN:
+            return
+        if user.role is Role.SUPERVISOR and not delete:
+            if not self.scope().sees_box(box):
+                raise Forbidden(f"voicemail box {box} belongs to none of your queues or agents")
             return
         if user_extension(user) != box:
             raise Forbidden(f"role {user.role} may only use its own voicemail box")
@@ -52,7 +59,7 @@ class VoicemailBoxHandler(_BoxHandler):
                 "box": box,
                 "new": counts.new,
                 "old": counts.old,
-                "items": [voicemail_json(view) for view in items],
+                "items": [voicemail_json(view, self.masker()) for view in items],
             }
         )
 
@@ -68,7 +75,7 @@ class VoicemailMessageHandler(_BoxHandler):
         self.check_box(box)
         body = self.json_body({"new": bool}, required=("new",))
         view = self.services.voicemail.mark(box, path_id(id, "message"), new=body["new"])
-        self.reply(voicemail_json(view))
+        self.reply(voicemail_json(view, self.masker()))
 
     def delete(self, box: str, id: str) -> None:  # noqa: A002
         self.check_box(box, delete=True)

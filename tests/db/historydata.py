@@ -129,3 +129,37 @@ def queue_call(
         events=tuple(events),
         recordings=recordings,
     )
+
+
+def direct_call(minute: int, caller: str, callee: str, *, recorded: bool = False) -> CallHistory:
+    """A call without a queue (extension to extension, or to an outside number), answered;
+    `recorded`: with a recording row (direct-<minute>.wav, no file written)."""
+    start = T0 + timedelta(minutes=minute)
+    answer, end = start + timedelta(seconds=5), start + timedelta(seconds=35)
+    cdr = CdrEntry(
+        call_id=f"call-{minute}@pbx",
+        caller=caller,
+        callee=callee,
+        start=start,
+        answer=answer,
+        end=end,
+        duration=35,
+        billsec=30,
+        disposition=Disposition.ANSWERED,
+        hangup_side=HangupSide.CALLER,
+    )
+    recordings = ()
+    if recorded:
+        recordings = (
+            RecordingEntry(
+                path=f"direct-{minute}.wav",
+                format="wav-pcm16",
+                channels=2,
+                duration=30.0,
+                start=answer,
+                caller=caller,
+                callee=callee,
+                size=100,
+            ),
+        )
+    return CallHistory(cdr=cdr, recordings=recordings)

@@ -426,7 +426,7 @@ def test_call_fact_reads_the_stored_values() -> None:
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"timezone": "../etc/passwd"}, "timezone"),
         ({"timezone": ""}, "timezone"),
-        ({"queues": []}, "queue"),
+        ({"queues": [""]}, "queue"),  # empty filter sets are allowed: nothing passes
         ({"queues": ["6"]}, "queue"),
         ({"queues": "600"}, "queue"),
         ({"agents": ["1001", "x1"]}, "agent"),

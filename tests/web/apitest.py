@@ -112,6 +112,22 @@ class ApiTestCase(AsyncHTTPTestCase):
         self.services.users.create_user(username, f"{username}-pass", role, extension=extension)
         return self.login(username, f"{username}-pass")
 
+    def supervisor_token(
+        self, *queues: str, name: str = "leader", extension: str | None = None
+    ) -> str:
+        """A token of a supervisor who leads `queues` (they must exist): his scope."""
+        password = f"{name}-pass-0"
+        self.services.users.create_user(
+            name, password, Role.SUPERVISOR, extension=extension, queues=list(queues)
+        )
+        return self.login(name, password)
+
+    def create_queue(self, number: str, *members: str) -> None:
+        """Queue `number` with static `members` (extensions created when missing)."""
+        known = {view.number for view in self.services.extensions.list()}
+        self.create_extensions(*(member for member in members if member not in known))
+        self.services.queues.create({"number": number, "members": list(members)})
+
     def assert_bad_params(self, path: str, cases: list[tuple[dict, str]], token: str) -> None:
         """Each query string in `cases` is refused with a 400 naming its field."""
         for params, field in cases:

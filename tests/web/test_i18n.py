@@ -65,6 +65,7 @@ DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
     ),
     # AudioFormatError text, rendered through FEEDERS.
     ("services/prompts.py", "str(exc)"): ("too long: 700 s, at most 600 s",),
+    ("services/voicemail_index.py", "str(exc)"): ("too long: 700 s, at most 600 s",),
     # DialPlan.check_edges: missing_targets() in callcenter/destinations.py.
     ("services/dialplan.py", "message"): (
         "queue 600 overflow: no ring_group:700 exists",
@@ -411,7 +412,7 @@ def test_chinese_templates_keep_every_value_and_no_english() -> None:
         ("members: 1001 is listed twice", "成员：1001 重复出现"),
         ("queues: no queue 601 exists", "队列：队列 601 不存在"),
         ("queue 600 not found", "队列 600 不存在"),
-        ("ring_group 700 exists", "响铃组 700 已存在"),
+        ("ring_group 700 exists", "振铃组 700 已存在"),
         ("extension 1001 exists", "分机 1001 已存在"),
         (
             "name: expected 0 to 64 characters, got 65",
@@ -430,7 +431,7 @@ def test_chinese_templates_keep_every_value_and_no_english() -> None:
             "number: cannot be changed; delete the queue and create it anew",
             "号码：创建后不可修改；如需修改，请删除该队列后重新创建",
         ),
-        ("number: 600 is already the number of ring group 600", "号码：600 已被响铃组 600 使用"),
+        ("number: 600 is already the number of ring group 600", "号码：600 已被振铃组 600 使用"),
         (
             "extension 1001 is in use: member of queue 600, ivr main key 1",
             "分机 1001 正在使用中：队列 600 的成员、语音导航 main 的按键 1",
@@ -445,7 +446,7 @@ def test_chinese_templates_keep_every_value_and_no_english() -> None:
         ),
         (
             "overflow: a caller would go round for ever: queue 600 -> ring_group 700 -> queue 600",
-            "溢出目的地：来电者会陷入无限循环：队列 600 → 响铃组 700 → 队列 600",
+            "溢出目的地：来电者会陷入无限循环：队列 600 → 振铃组 700 → 队列 600",
         ),
         (
             "keys: queue needs a target: 'queue:<number or name>'",

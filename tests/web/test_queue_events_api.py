@@ -57,8 +57,10 @@ class QueueEventsApiTest(ApiTestCase):
         assert self.events(to="2024-05-01T08:01:00Z") == [("LOGIN", "1001")]
         assert self.events(call_id="call-2@pbx") == [("ENTER", None), ("ABANDON", None)]
         assert self.events(limit="1", offset="6") == [("ABANDON", None)]
+        # The supervisor of queue 600 sees the pause of its agent 1001 (no queue on the event).
+        self.create_queue("600", "1001")
         status, data, _ = self.call(
-            "GET", "/api/v1/queue-events?event=PAUSE", token=self.token_for(Role.SUPERVISOR)
+            "GET", "/api/v1/queue-events?event=PAUSE", token=self.supervisor_token("600")
         )
         assert (status, data["items"][0]["data"]) == (200, {"reason": "lunch"})
 
@@ -78,7 +80,8 @@ class QueueEventsApiTest(ApiTestCase):
 
 class CallLegsApiTest(ApiTestCase):
     def test_legs_and_details_of_a_call(self) -> None:
-        token = self.token_for(Role.SUPERVISOR)
+        self.create_queue("600", "1001")
+        token = self.supervisor_token("600")  # the call is one of his queue's
         self.services.history.record_call(queue_call(1, agent="1001"))
         status, data, _ = self.call(
             "GET", "/api/v1/cdr/" + quote("call-1@pbx") + "/legs", token=token

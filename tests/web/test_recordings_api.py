@@ -187,7 +187,8 @@ class RecordingsApiTest(ApiTestCase):
     # -- note, delete --
 
     def test_note_update_and_search_by_text(self) -> None:
-        supervisor = self.token_for(Role.SUPERVISOR)
+        self.create_queue("600")
+        supervisor = self.supervisor_token("600")  # every call here is one of queue 600's
         status, data, _ = self.call(
             "PUT",
             f"/api/v1/recordings/{self.ids[1]}",
@@ -225,10 +226,13 @@ class RecordingsApiTest(ApiTestCase):
 
     # -- roles --
 
-    def test_supervisor_searches_and_listens_to_everything(self) -> None:
-        supervisor = self.token_for(Role.SUPERVISOR)
+    def test_supervisor_searches_and_listens_to_his_queues(self) -> None:
+        self.create_queue("600")
+        supervisor = self.supervisor_token("600")  # every call here is one of queue 600's
         assert self.minutes(supervisor) == [4, 3, 2, 1, 0]
         assert self.download(supervisor, self.ids[1]).code == 200
+        # Leading no queue, none (tests/web/test_scope.py has the details).
+        assert self.minutes(self.token_for(Role.SUPERVISOR)) == []
 
     def test_agent_sees_only_calls_he_took_part_in(self) -> None:
         token = self.agent("alice", "1002")

@@ -69,6 +69,7 @@ export function App() {
       lang={lang}
       onLanguage={changeLanguage}
       onLogout={logout}
+      onSessionEnded={end}
       message={message}
     />
   );

@@ -26,7 +26,8 @@ export function setUnauthorizedHandler(handler) {
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /**
- * Calls the API. `body` is sent as JSON, or as is when it is FormData (multipart upload).
+ * Calls the API. `body` is sent as JSON, or as is when it is FormData (multipart upload) or a
+ * Blob (a file as the body, sent with the Blob's type).
  * Returns the decoded JSON (null for 204); throws ApiError for every non-2xx answer.
  */
 export async function api(method, path, body) {
@@ -55,6 +56,10 @@ async function request(method, path, body) {
   const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
   if (!SAFE_METHODS.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   if (body instanceof FormData) {
+    init.body = body;
+  } else if (body instanceof Blob) {
+    // a file as the whole body (a backup to restore), with the Blob's type
+    headers['Content-Type'] = body.type || 'application/octet-stream';
     init.body = body;
   } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

@@ -9,6 +9,9 @@ import {
   DoughnutController,
   Legend,
   LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
   Tooltip,
 } from 'chart.js';
 
@@ -20,6 +23,9 @@ Chart.register(
   DoughnutController,
   Legend,
   LinearScale,
+  LineController, // reports: the answer rate over the bars
+  LineElement,
+  PointElement,
   Tooltip,
 );
 

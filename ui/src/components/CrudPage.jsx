@@ -58,7 +58,7 @@ export function RecordDialog({ page, mode, record, readOnly, onClose, onSaved })
   const titleKey = readOnly ? 'crud.view_title' : mode === 'create' ? 'crud.create_title' : 'crud.edit_title';
   const title = t(titleKey, {
     what: t(page.singular),
-    id: record ? record[page.idField] : '',
+    id: !record ? '' : page.recordName ? page.recordName(record) : record[page.idField],
   });
   const formId = `form-${page.id}`;
   return (
@@ -104,7 +104,7 @@ export function RecordDialog({ page, mode, record, readOnly, onClose, onSaved })
 
 /**
  * page: { id, title, singular, endpoint, idField, columns, fields, defaults?, toForm?,
- *         toBody?, canEdit(user), wideForm?, describe?(row) }
+ *         toBody?, canEdit(user), wideForm?, describe?(row), recordName?(row) }
  */
 export function CrudPage({ page, user }) {
   const [items, setItems] = useState(null);
@@ -133,7 +133,8 @@ export function CrudPage({ page, user }) {
   }, [load]);
 
   const onSaved = (saved, mode) => {
-    const id = saved && saved[page.idField] !== undefined ? saved[page.idField] : '';
+    // recordName(row): how notices name a record whose id is a bare row number (optional)
+    const id = !saved ? '' : page.recordName ? page.recordName(saved) : saved[page.idField] ?? '';
     setEditing(null);
     setNotice(t(mode === 'create' ? 'crud.created' : 'crud.saved', { what: t(page.singular), id }));
     load();
@@ -144,7 +145,8 @@ export function CrudPage({ page, user }) {
     setDeleteError(null);
     try {
       await api('DELETE', `${page.endpoint}/${seg(deleting[page.idField])}`);
-      setNotice(t('crud.deleted', { what: t(page.singular), id: deleting[page.idField] }));
+      const id = page.recordName ? page.recordName(deleting) : deleting[page.idField];
+      setNotice(t('crud.deleted', { what: t(page.singular), id }));
       setDeleting(null);
       load();
     } catch (err) {

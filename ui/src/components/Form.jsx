@@ -73,7 +73,7 @@ export function FieldError({ name, message }) {
   );
 }
 
-export function Field({ field, value, onChange, error, disabled, mode }) {
+export function Field({ field, value, onChange, error, disabled, mode, values }) {
   const id = `f-${field.name}`;
   const hint = typeof field.hint === 'function' ? field.hint(mode) : field.hint;
   const common = {
@@ -113,7 +113,16 @@ export function Field({ field, value, onChange, error, disabled, mode }) {
       />
     );
   } else if (field.type === 'custom') {
-    control = field.render({ value, onChange, disabled, id, invalid: Boolean(error) });
+    // values: the whole form, for a field that depends on another (e.g. a user's role)
+    control = field.render({
+      value,
+      onChange,
+      disabled,
+      id,
+      invalid: Boolean(error),
+      values,
+      mode,
+    });
   } else {
     const list = field.datalist ? `${id}-list` : undefined;
     control = (
@@ -183,6 +192,7 @@ export function FormFields({ fields, values, onChange, errors, disabled, mode })
           field={field}
           mode={mode}
           value={values[field.name]}
+          values={values}
           error={errors[field.name]}
           disabled={disabled || (field.readOnly && mode === 'edit')}
           onChange={(value) => onChange(field.name, value)}

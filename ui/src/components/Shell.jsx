@@ -35,7 +35,8 @@ function Navigation({ pages, active }) {
   );
 }
 
-export function Shell({ user, lang, onLanguage, onLogout, message }) {
+// onSessionEnded(notice): a page whose action ended the session (a restore) -> login page
+export function Shell({ user, lang, onLanguage, onLogout, onSessionEnded, message }) {
   const route = useRoute();
   const allowed = pagesFor(user.role);
   const [changingPassword, setChangingPassword] = useState(false);
@@ -81,7 +82,7 @@ export function Shell({ user, lang, onLanguage, onLogout, message }) {
           </div>
         )}
         {Page ? (
-          <Page key={page.id} user={user} lang={lang} />
+          <Page key={page.id} user={user} lang={lang} onSessionEnded={onSessionEnded} />
         ) : (
           <section class="page">
             <h1>{t('notfound.title')}</h1>
