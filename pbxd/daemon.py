@@ -37,6 +37,7 @@ from pbxd.sip.protection import FailureTracker
 from pbxd.sip.registrar import Registrar
 from pbxd.transport.tcp import TcpTransport
 from pbxd.transport.udp import UdpTransport
+from pbxd.transport.ws import WebSocketTransport
 from pbxd.web.app import make_app
 
 log = logging.getLogger("pbxd")
@@ -135,6 +136,12 @@ class Daemon:
             unanswered=self.callcenter.unanswered,
         )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
+        # SIP over WebSocket (RFC 7118) at /ws on the HTTP port: the browser softphone.
+        self.sip_ws = WebSocketTransport(
+            self.core.on_message,
+            bindings_of=self._aors_bound_via,
+            is_blocked=lambda host: self.guard.failures.is_blocked(host, time.time()),
+        )
         services.extensions.subscribe(self._on_extension_change)
         self._http_server = None
         self._sweeper: asyncio.Task | None = None
@@ -145,7 +152,10 @@ class Daemon:
         tcp = await TcpTransport.listen(s.bind, s.sip_port, self.core.on_message)
         self.core.add_transport("UDP", udp, s.sip_port)
         self.core.add_transport("TCP", tcp, s.sip_port)
-        app = make_app(self.services, status_provider=self.status, ui_dir=s.ui_dir)
+        self.core.add_transport("WS", self.sip_ws, s.http_port)
+        app = make_app(
+            self.services, status_provider=self.status, ui_dir=s.ui_dir, sip_ws=self.sip_ws
+        )
         self._http_server = app.listen(
             s.http_port, address=s.bind, xheaders=False, max_body_size=MAX_HTTP_BODY
         )
@@ -166,7 +176,17 @@ class Daemon:
             "active_calls": self.b2bua.active_calls(),
             "sip": dict(self.core.stats),
             "media": self.media.status(),
+            "websocket": self.sip_ws.status(),
         }
+
+    def _aors_bound_via(self, source: object) -> list[str]:
+        """The AORs registered through one connection (a SIP WebSocket's Peer)."""
+        now = self.core.now()
+        return [
+            aor
+            for aor in self.registrar.aors()
+            if any(binding.source == source for binding in self.registrar.lookup(aor, now))
+        ]
 
     def _record_call(self, entry: CdrEntry, recording: CallRecording | None = None) -> None:
         if recording is None:

@@ -36,6 +36,10 @@ from pbxd.sip.uri import SipUri
 log = logging.getLogger(__name__)
 
 ResponseCallback = Callable[[Response], None]
+# Byte streams, whose messages are cut by Content-Length (section 18.3). WebSocket carries one
+# message per WebSocket message (RFC 7118 section 5.1): parsed like a datagram, where
+# Content-Length is optional but respected when present.
+LENGTH_FRAMED = ("TCP", "TLS")
 
 
 class SipApplication(Protocol):
@@ -151,7 +155,7 @@ class SipCore:
         if not data.strip(b"\r\n"):
             return  # keep-alive
         try:
-            message = parse_message(data, stream=peer.reliable)
+            message = parse_message(data, stream=peer.transport in LENGTH_FRAMED)
             message.validate()
         except InvalidMessage as exc:
             self.stats["invalid"] += 1
@@ -206,8 +210,27 @@ class SipCore:
             request.headers.add("User-Agent", self.server_header)
         tx = self.layer.send_request(request, peer, self.now())
         tx.user_data = on_response
+        if not self._can_reach(peer):
+            # A WebSocket client's connection is gone (RFC 7118 section 5.2: it can be reached
+            # no other way): fail the transaction now, not after Timer B/F (section 8.1.3.1).
+            # Deferred, so the caller sees its callback only after this call returned.
+            asyncio.get_running_loop().call_soon(self._fail_unreachable, tx)
         self._pump()
         return tx
+
+    def _can_reach(self, peer: Peer) -> bool:
+        # Only connection-bound transports (WebSocket) know; the others always try.
+        can_reach = getattr(self.transports.get(peer.transport), "can_reach", None)
+        return can_reach is None or can_reach(peer)
+
+    def _fail_unreachable(self, tx: ClientTransaction) -> None:
+        try:
+            # A TransactionTimeout: the TU treats it like Timer B (a 408; a mailbox may answer).
+            self.layer.transport_error(tx, self.now())
+        except Exception:
+            self.stats["internal_errors"] += 1
+            log.exception("bug while failing a transaction to %s", tx.peer)
+        self._pump()
 
     def respond(self, tx: ServerTransaction, response: Response) -> None:
         if "Server" not in response.headers:

@@ -10,6 +10,7 @@ from pathlib import Path
 from tornado.web import Application
 
 from ..services import Services
+from ..transport.ws import WebSocketTransport
 from .archive import RecordingsArchiveHandler
 from .auth import LoginHandler, LogoutHandler, MyPasswordHandler, SessionHandler
 from .base import ApiContext, BaseHandler, NotFoundHandler, StatusProvider
@@ -44,6 +45,8 @@ from .prompts import PromptAudioHandler, PromptHandler, PromptsHandler
 from .ratelimit import LoginThrottle
 from .recordings import RecordingAudioHandler, RecordingHandler, RecordingsHandler
 from .reports import ReportsHandler
+from .sipws import PATH as SIP_WS_PATH
+from .sipws import SipWebSocketHandler
 from .static import ui_routes
 from .system import BackupHandler, RestoreHandler, SystemInfoHandler
 from .users import MeHandler, UserHandler, UsersHandler
@@ -131,9 +134,11 @@ def make_app(
     status_provider: StatusProvider | None = None,
     clock: Callable[[], float] = time.monotonic,
     ui_dir: Path | None = None,
+    sip_ws: WebSocketTransport | None = None,
 ) -> Application:
     """The API application. `clock` (monotonic seconds) drives the login rate limit.
     `ui_dir`: the built web console (pbxd.web.static), served at / and /ui/; None: API only.
+    `sip_ws`: the SIP core's WebSocket transport, served at /ws (RFC 7118); None: no /ws.
 
     Serve it with a body cap above MAX_BODY_BYTES, e.g. `app.listen(port, address,
     max_body_size=1 << 20)`, so that oversized JSON gets a JSON 413 and huge uploads are cut off.
@@ -150,7 +155,7 @@ def make_app(
     if ui_dir is not None:
         # After the API's routes: /api/... never reaches the console (unknown ones get JSON 404).
         handlers += ui_routes(ui_dir)
-    return Application(
+    app = Application(
         handlers,
         default_handler_class=NotFoundHandler,
         default_handler_args={"ctx": ctx},
@@ -159,3 +164,8 @@ def make_app(
         xsrf_cookies=False,
         serve_traceback=False,
     )
+    if sip_ws is not None:
+        # SIP over WebSocket is no JSON API route (not a BaseHandler, not in OpenAPI): it goes
+        # into its own host rule, matched before the API's, and stays out of ROUTES.
+        app.add_handlers(r".*$", [(SIP_WS_PATH, SipWebSocketHandler, {"transport": sip_ws})])
+    return app
