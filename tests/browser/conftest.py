@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -20,6 +22,10 @@ from tests.integration.pbxd_process import REPO, PbxdProcess
 CHROMIUM = Path(os.environ.get("PBXD_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO / "build" / "test-artifacts" / "screenshots"
 ADMIN = "admin"
+BROWSER_ZONE = "Asia/Shanghai"  # every Console's time zone: the dates the pages show
+RECORD_DIALOG = "[data-testid=record-dialog]"  # CrudPage's create / edit form
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +63,15 @@ def browser():
             browser.close()
 
 
+def log_in(page, username: str, password: str) -> None:
+    """Logs in on the login page `page` shows (or is about to show)."""
+    page.wait_for_selector("[data-testid=login-form]")
+    page.fill("#login-username", username)
+    page.fill("#login-password", password)
+    page.click("[data-testid=login-form] button[type=submit]")
+    page.wait_for_selector("[data-testid=current-user]")
+
+
 class Console:
     """One browser context (fresh cookies and storage) on the console of `pbxd`."""
 
@@ -65,7 +80,7 @@ class Console:
         self.context = browser.new_context(
             base_url=pbxd.base_url,
             locale=locale,
-            timezone_id="Asia/Shanghai",
+            timezone_id=BROWSER_ZONE,
             viewport={"width": 1366, "height": 820},
         )
         self.context.set_default_timeout(10_000)
@@ -87,18 +102,49 @@ class Console:
         self.page.goto(f"/#/{route}" if route else "/")
 
     def login(self, username: str = ADMIN, password: str | None = None) -> None:
-        page = self.page
-        if not page.url.startswith(self.pbxd.base_url):
+        if not self.page.url.startswith(self.pbxd.base_url):
             self.open()
-        page.wait_for_selector("[data-testid=login-form]")
-        page.fill("#login-username", username)
-        page.fill("#login-password", password or self.pbxd.admin_password)
-        page.click("[data-testid=login-form] button[type=submit]")
-        page.wait_for_selector("[data-testid=current-user]")
+        log_in(self.page, username, password or self.pbxd.admin_password)
 
     def go(self, route: str) -> None:
         self.page.click(f"[data-nav={route}]")
         self.page.wait_for_selector(f"[data-page={route}]")
+
+    def login_to(self, route: str, username: str = ADMIN, password: str | None = None) -> None:
+        """Logs in and opens `route` through the navigation."""
+        self.login(username, password)
+        self.go(route)
+
+    def new_record(self):
+        """Opens the "new" form of a list page and returns its dialog."""
+        self.page.click("[data-testid=create]")
+        dialog = self.page.locator(RECORD_DIALOG)
+        dialog.wait_for()
+        return dialog
+
+    def fill(self, values: dict[str, str]) -> None:
+        """Types into the record form (#f-<name>): name -> text, or the option of a select."""
+        for name, value in values.items():
+            field = self.page.locator(f"#f-{name}")
+            if field.evaluate("element => element.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+
+    def submit(self, dialog) -> None:
+        """Saves the form of `dialog` (it stays open when the server refuses it)."""
+        dialog.locator("button[type=submit]").click()
+
+    def save(self, dialog) -> None:
+        """Saves the form of `dialog` and waits until the dialog has closed."""
+        self.submit(dialog)
+        dialog.wait_for(state="detached")
+
+    def search(self, route: str, fields: dict[str, str]) -> None:
+        """Fills the search form of `route` (input selector -> text) and searches."""
+        for selector, text in fields.items():
+            self.page.fill(selector, text)
+        self.page.click(f"[data-page={route}] [data-testid=search]")
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -141,3 +187,38 @@ def row(page, route: str, record_id: str):
 
 def visible_text(locator) -> str:
     return re.sub(r"\s+", " ", locator.inner_text()).strip()
+
+
+def poll(what: str, check: Callable[[], T], timeout: float = 10.0) -> T:
+    """Calls `check` until it returns something true (returned), for `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.1)
+    return value
+
+
+def extension_secret(number: str) -> str:
+    return f"Secret-{number}-x"
+
+
+def ensure_extension(pbxd: PbxdProcess, number: str, name: str) -> None:
+    """Extension `number` (secret extension_secret()), unless a test before made it."""
+    body = {"number": number, "name": name, "secret": extension_secret(number)}
+    pbxd.api("POST", "/api/v1/extensions", body, expect=(201, 409))
+
+
+def ensure_queue(pbxd: PbxdProcess, number: str, name: str, **settings) -> None:
+    """Queue `number` with `settings` (members, ...), unless a test before made it."""
+    body = {"number": number, "name": name, **settings}
+    pbxd.api("POST", "/api/v1/queues", body, expect=(201, 409))
+
+
+def add_user(
+    pbxd: PbxdProcess, username: str, password: str, role: str, extension: str | None = None
+) -> None:
+    """A console user made through the API (the page under test is another one)."""
+    body = {"username": username, "password": password, "role": role}
+    if extension:
+        body["extension"] = extension
+    pbxd.api("POST", "/api/v1/users", body, expect=201)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Console, row, visible_text
+from .conftest import Console, ensure_extension, ensure_queue, row, visible_text
 
 pytestmark = pytest.mark.browser
 
@@ -18,21 +18,11 @@ SUPERVISOR_CONFIG_PAGES = {"ivrs", "inbound-routes", "ring-groups", "conferences
 
 
 def ensure_config(pbxd) -> None:
-    """Extension 2401 and queues 602, 603: targets for the pages' destination pickers."""
-    pbxd.api(
-        "POST",
-        "/api/v1/extensions",
-        {"number": EXTENSION, "name": "前台", "secret": "Secret-2401-x"},
-        expect=(201, 409),
-    )
-    pbxd.api(
-        "POST",
-        "/api/v1/extensions",
-        {"number": "2402", "name": "财务", "secret": "Secret-2402-x"},
-        expect=(201, 409),
-    )
+    """Extensions 2401, 2402 and queues 602, 603: targets for the destination pickers."""
+    ensure_extension(pbxd, EXTENSION, "前台")
+    ensure_extension(pbxd, "2402", "财务")
     for number, name in zip(QUEUES, ("售前咨询", "售后服务"), strict=True):
-        pbxd.api("POST", "/api/v1/queues", {"number": number, "name": name}, expect=(201, 409))
+        ensure_queue(pbxd, number, name)
 
 
 def pick(page, picker_id: str, kind: str, target: str | None = None) -> None:
@@ -55,8 +45,7 @@ def ensure_ivrs(pbxd) -> None:
 def test_ivr_with_a_submenu_built_in_the_tree(console: Console) -> None:
     page = console.page
     ensure_config(console.pbxd)
-    console.login()
-    console.go("ivrs")
+    console.login_to("ivrs")
     page.click("[data-testid=create]")
     page.wait_for_selector("[data-testid=ivr-tree]")
     page.fill("#ivr-root-name", "ui-main")
@@ -144,11 +133,8 @@ def test_ivr_loop_is_refused_with_the_servers_message(console: Console) -> None:
 def test_inbound_route_with_working_hours_and_holiday(console: Console) -> None:
     page = console.page
     ensure_config(console.pbxd)
-    console.login()
-    console.go("inbound-routes")
-    page.click("[data-testid=create]")
-    dialog = page.locator("[data-testid=record-dialog]")
-    dialog.wait_for()
+    console.login_to("inbound-routes")
+    dialog = console.new_record()
     page.fill("#f-did", "02150001234")
     pick(page, "f-destination", "queue", "602")
     editor = dialog.locator("[data-testid=time-condition]")
@@ -167,8 +153,7 @@ def test_inbound_route_with_working_hours_and_holiday(console: Console) -> None:
     holiday.locator("[data-part=holiday-to]").fill("2026-10-07")
     pick(page, "f-closed_destination", "voicemail", "602")
     console.screenshot("23-inbound-route-form")
-    dialog.locator("button[type=submit]").click()
-    dialog.wait_for(state="detached")
+    console.save(dialog)
 
     routes = console.pbxd.api("GET", "/api/v1/inbound-routes")["items"]
     (route,) = [r for r in routes if r["did"] == "02150001234"]
@@ -205,7 +190,7 @@ def test_inbound_route_with_working_hours_and_holiday(console: Console) -> None:
 
     # a bad time: the server names the row, the message stands under the time condition
     saturday.locator("[data-part=to]").fill("25:00")
-    dialog.locator("button[type=submit]").click()
+    console.submit(dialog)
     error = dialog.locator(".field-error[data-field=time_condition]")
     expect(error).to_contain_text("营业时间[1]")
 
@@ -213,20 +198,15 @@ def test_inbound_route_with_working_hours_and_holiday(console: Console) -> None:
 def test_ring_group_conference_and_trunk_forms(console: Console) -> None:
     page = console.page
     ensure_config(console.pbxd)
-    console.login()
-    console.go("ring-groups")
-    page.click("[data-testid=create]")
-    dialog = page.locator("[data-testid=record-dialog]")
-    page.fill("#f-number", "701")
-    page.fill("#f-name", "前台组")
-    page.select_option("#f-strategy", "order")
+    console.login_to("ring-groups")
+    dialog = console.new_record()
+    console.fill({"number": "701", "name": "前台组", "strategy": "order"})
     page.click("[data-testid=add-member]")
     page.click("[data-testid=add-member]")
     page.select_option("select[name=member-0]", "2402")
     page.select_option("select[name=member-1]", EXTENSION)
     pick(page, "f-failover", "queue", "603")
-    dialog.locator("button[type=submit]").click()
-    dialog.wait_for(state="detached")
+    console.save(dialog)
     group = console.pbxd.api("GET", "/api/v1/ring-groups/701")
     assert group["strategy"] == "order"
     assert group["members"] == ["2402", EXTENSION]
@@ -235,29 +215,22 @@ def test_ring_group_conference_and_trunk_forms(console: Console) -> None:
     console.screenshot("25-ring-groups")
 
     console.go("conferences")
-    page.click("[data-testid=create]")
-    page.fill("#f-number", "801")
-    page.fill("#f-name", "周例会")
-    page.fill("#f-pin", "1234")
-    page.fill("#f-moderator_pin", "1234")
-    dialog.locator("button[type=submit]").click()
+    dialog = console.new_record()
+    console.fill({"number": "801", "name": "周例会", "pin": "1234", "moderator_pin": "1234"})
+    console.submit(dialog)
     # the server refuses a moderator PIN equal to the PIN, next to that field
     expect(dialog.locator(".field-error[data-field=moderator_pin]")).to_be_visible()
-    page.fill("#f-moderator_pin", "9876")
-    page.fill("#f-max_members", "6")
-    dialog.locator("button[type=submit]").click()
-    dialog.wait_for(state="detached")
+    console.fill({"moderator_pin": "9876", "max_members": "6"})
+    console.save(dialog)
     room = console.pbxd.api("GET", "/api/v1/conferences/801")
     assert (room["pin"], room["moderator_pin"], room["max_members"]) == ("1234", "9876", 6)
     console.screenshot("26-conferences")
 
     console.go("trunks")
-    page.click("[data-testid=create]")
-    page.fill("#f-name", "carrier-a")
-    page.fill("#f-host", "192.0.2.10")
+    dialog = console.new_record()
+    console.fill({"name": "carrier-a", "host": "192.0.2.10"})
     assert page.input_value("#f-port") == "5060"
-    dialog.locator("button[type=submit]").click()
-    dialog.wait_for(state="detached")
+    console.save(dialog)
     trunk = console.pbxd.api("GET", "/api/v1/trunks/carrier-a")
     assert (trunk["host"], trunk["port"], trunk["transport"]) == ("192.0.2.10", 5060, "udp")
     console.screenshot("27-trunks")
@@ -266,18 +239,19 @@ def test_ring_group_conference_and_trunk_forms(console: Console) -> None:
 def test_supervisor_with_two_queues_sees_only_his_pages(console: Console, new_console) -> None:
     page = console.page
     ensure_ivrs(console.pbxd)
-    console.login()
-    console.go("users")
-    page.click("[data-testid=create]")
-    dialog = page.locator("[data-testid=record-dialog]")
-    page.fill("#f-username", "leader2")
-    page.select_option("#f-role", "supervisor")
-    page.fill("#f-password", "Leader-pass-2")
-    page.select_option("#f-extension", EXTENSION)
+    console.login_to("users")
+    dialog = console.new_record()
+    console.fill(
+        {
+            "username": "leader2",
+            "role": "supervisor",
+            "password": "Leader-pass-2",
+            "extension": EXTENSION,
+        }
+    )
     for number in QUEUES:
         dialog.locator(f"[data-queue='{number}']").check()
-    dialog.locator("button[type=submit]").click()
-    dialog.wait_for(state="detached")
+    console.save(dialog)
     user = console.pbxd.api("GET", "/api/v1/users/leader2")
     assert user["role"] == "supervisor"
     assert user["queues"] == list(QUEUES)
@@ -288,7 +262,7 @@ def test_supervisor_with_two_queues_sees_only_his_pages(console: Console, new_co
     # the last administrator keeps his role: the server's refusal under the role field
     row(page, "users", "admin").get_by_role("button", name="编辑").click()
     page.select_option("#f-role", "agent")
-    dialog.locator("button[type=submit]").click()
+    console.submit(dialog)
     expect(dialog.locator(".field-error[data-field=role]")).to_contain_text("最后")
     console.screenshot("28-user-last-admin")
     page.keyboard.press("Escape")
@@ -310,15 +284,10 @@ def test_supervisor_with_two_queues_sees_only_his_pages(console: Console, new_co
 
 def test_blacklist_entry_created(console: Console) -> None:
     page = console.page
-    console.login()
-    console.go("blacklist")
-    page.click("[data-testid=create]")
-    dialog = page.locator("[data-testid=record-dialog]")
-    page.fill("#f-number", "400*")
-    page.select_option("#f-direction", "inbound")
-    page.fill("#f-note", "推销电话")
-    dialog.locator("button[type=submit]").click()
-    dialog.wait_for(state="detached")
+    console.login_to("blacklist")
+    dialog = console.new_record()
+    console.fill({"number": "400*", "direction": "inbound", "note": "推销电话"})
+    console.save(dialog)
     entries = console.pbxd.api("GET", "/api/v1/blacklist")["items"]
     (entry,) = [e for e in entries if e["number"] == "400*"]
     assert (entry["direction"], entry["note"], entry["hits"]) == ("inbound", "推销电话", 0)

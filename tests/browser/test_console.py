@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import math
 import struct
-import time
 import wave
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import Console, row, visible_text
+from .conftest import (
+    ADMIN,
+    RECORD_DIALOG,
+    Console,
+    add_user,
+    ensure_extension,
+    ensure_queue,
+    log_in,
+    poll,
+    row,
+    visible_text,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -36,28 +46,11 @@ def tone_wav(path: Path, seconds: float = 1.0, rate: int = 16000) -> Path:
     return path
 
 
-def wait_for(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def ensure_agent_queue(pbxd) -> None:
     """Extension AGENT_EXTENSION, static member of queue 601 (made through the form by
     test_queue_form_with_members_and_strategy when it ran first)."""
-    pbxd.api(
-        "POST",
-        "/api/v1/extensions",
-        {"number": AGENT_EXTENSION, "name": "坐席一", "secret": "Secret-2301-x"},
-        expect=(201, 409),
-    )
-    pbxd.api(
-        "POST",
-        "/api/v1/queues",
-        {"number": "601", "name": "售后服务", "members": [{"extension": AGENT_EXTENSION}]},
-        expect=(201, 409),
-    )
+    ensure_extension(pbxd, AGENT_EXTENSION, "坐席一")
+    ensure_queue(pbxd, "601", "售后服务", members=[{"extension": AGENT_EXTENSION}])
 
 
 def test_login_page_and_admin_shell_in_chinese(console: Console) -> None:
@@ -87,18 +80,19 @@ def test_login_page_and_admin_shell_in_chinese(console: Console) -> None:
 
 def test_extension_validation_create_edit_delete(console: Console) -> None:
     page = console.page
-    console.login()
-    console.go("extensions")
-    page.click("[data-testid=create]")
-    dialog = page.locator("[data-testid=record-dialog]")
-    dialog.wait_for()
+    console.login_to("extensions")
+    dialog = console.new_record()
 
     # the server refuses a bad number; its message appears next to the number field
-    page.fill("#f-number", "12ab")
-    page.fill("#f-name", "前台")
-    page.fill("#f-secret", "Secret-2201-x")
-    page.select_option("#f-recording", "inbound")
-    page.click("[data-testid=record-dialog] button[type=submit]")
+    console.fill(
+        {
+            "number": "12ab",
+            "name": "前台",
+            "secret": "Secret-2201-x",
+            "recording": "inbound",
+        }
+    )
+    console.submit(dialog)
     error = dialog.locator("[data-testid=field-number] .field-error[data-field=number]")
     error.wait_for()
     assert "号码：应为 2 到 6 位数字" in error.inner_text()  # in the user's language
@@ -106,8 +100,7 @@ def test_extension_validation_create_edit_delete(console: Console) -> None:
     console.screenshot("03-extension-form-error")
 
     page.fill("#f-number", "2201")
-    page.click("[data-testid=record-dialog] button[type=submit]")
-    dialog.wait_for(state="detached")
+    console.save(dialog)
     created = row(page, "extensions", "2201")
     created.wait_for()
     assert "前台" in created.inner_text()
@@ -120,8 +113,7 @@ def test_extension_validation_create_edit_delete(console: Console) -> None:
     assert page.locator("#f-number").count() == 0
     page.fill("#f-name", "前台接待")
     page.check("#f-voicemail")
-    page.click("[data-testid=record-dialog] button[type=submit]")
-    dialog.wait_for(state="detached")
+    console.save(dialog)
     expect(created).to_contain_text("前台接待")
     saved = console.pbxd.api("GET", "/api/v1/extensions/2201")
     assert saved["name"] == "前台接待" and saved["voicemail"] is True
@@ -142,37 +134,26 @@ def test_extension_validation_create_edit_delete(console: Console) -> None:
 
 def test_queue_form_with_members_and_strategy(console: Console) -> None:
     page = console.page
-    console.pbxd.api(
-        "POST",
-        "/api/v1/extensions",
-        {"number": AGENT_EXTENSION, "name": "坐席一", "secret": "Secret-2301-x"},
-        expect=(201, 409),
-    )
-    console.login()
-    console.go("queues")
-    page.click("[data-testid=create]")
-    dialog = page.locator("[data-testid=record-dialog]")
-    dialog.wait_for()
+    ensure_extension(console.pbxd, AGENT_EXTENSION, "坐席一")
+    console.login_to("queues")
+    dialog = console.new_record()
     # defaults of the API are filled in
     assert page.input_value("#f-timeout") == "15"
-    page.fill("#f-number", "601")
-    page.fill("#f-name", "售后服务")
-    page.select_option("#f-strategy", "rrmemory")
+    console.fill({"number": "601", "name": "售后服务", "strategy": "rrmemory"})
     assert page.locator("#f-strategy option:checked").inner_text() == "轮流振铃"
     page.click("[data-testid=add-member]")
     page.fill("input[name=member-extension-0]", AGENT_EXTENSION)
     page.fill("input[name=member-penalty-0]", "2")
     page.fill("#f-timeout", "9999")
     page.check("#f-announce_position")
-    page.click("[data-testid=record-dialog] button[type=submit]")
+    console.submit(dialog)
     error = dialog.locator(".field-error[data-field=timeout]")
     error.wait_for()
     assert "超时时间" in error.inner_text()
     console.screenshot("05-queue-form-error")
 
     page.fill("#f-timeout", "20")
-    page.click("[data-testid=record-dialog] button[type=submit]")
-    dialog.wait_for(state="detached")
+    console.save(dialog)
     created = row(page, "queues", "601")
     created.wait_for()
     text = created.inner_text()
@@ -188,8 +169,7 @@ def test_queue_form_with_members_and_strategy(console: Console) -> None:
 def test_agents_live_table(console: Console) -> None:
     page = console.page
     ensure_agent_queue(console.pbxd)
-    console.login()
-    console.go("agents")
+    console.login_to("agents")
     agent = row(page, "agents", AGENT_EXTENSION)
     agent.wait_for()
     assert "601" in agent.inner_text()
@@ -211,8 +191,7 @@ def test_agents_live_table(console: Console) -> None:
 
 def test_prompt_upload_list_and_play(console: Console, tmp_path: Path) -> None:
     page = console.page
-    console.login()
-    console.go("prompts")
+    console.login_to("prompts")
     form = page.locator("[data-testid=upload-form]")
     wav = tone_wav(tmp_path / "tone.wav")
 
@@ -263,7 +242,10 @@ def test_language_switch_is_remembered(console: Console, new_console) -> None:
     page.wait_for_selector("[data-nav=extensions]:text('Extensions')")
     assert page.locator("html").get_attribute("lang") == "en"
     assert visible_text(page.locator("[data-testid=current-role]")) == "Administrator"
-    wait_for(lambda: console.pbxd.api("GET", "/api/v1/users/admin")["language"] == "en")
+    poll(
+        "the language saved",
+        lambda: console.pbxd.api("GET", "/api/v1/users/admin")["language"] == "en",
+    )
     # survives a reload (the user's setting) ...
     page.reload()
     page.wait_for_selector("[data-nav=extensions]:text('Extensions')")
@@ -309,24 +291,8 @@ def test_password_dialog_shows_server_errors(console: Console) -> None:
 
 
 def test_agent_sees_only_his_pages_and_is_refused_admin_ones(console: Console) -> None:
-    pbxd = console.pbxd
-    pbxd.api(
-        "POST",
-        "/api/v1/extensions",
-        {"number": AGENT_EXTENSION, "name": "坐席一", "secret": "Secret-2301-x"},
-        expect=(201, 409),
-    )
-    pbxd.api(
-        "POST",
-        "/api/v1/users",
-        {
-            "username": AGENT_USER,
-            "password": AGENT_PASSWORD,
-            "role": "agent",
-            "extension": AGENT_EXTENSION,
-        },
-        expect=201,
-    )
+    ensure_extension(console.pbxd, AGENT_EXTENSION, "坐席一")
+    add_user(console.pbxd, AGENT_USER, AGENT_PASSWORD, "agent", AGENT_EXTENSION)
     page = console.page
     console.login(AGENT_USER, AGENT_PASSWORD)
     assert visible_text(page.locator("[data-testid=current-role]")) == "坐席"
@@ -352,14 +318,8 @@ def test_agent_sees_only_his_pages_and_is_refused_admin_ones(console: Console) -
 def test_supervisor_views_queues_read_only_and_changes_his_password(
     console: Console, new_console
 ) -> None:
-    pbxd = console.pbxd
-    ensure_agent_queue(pbxd)
-    pbxd.api(
-        "POST",
-        "/api/v1/users",
-        {"username": "leader1", "password": "Leader-pass-1", "role": "supervisor"},
-        expect=201,
-    )
+    ensure_agent_queue(console.pbxd)
+    add_user(console.pbxd, "leader1", "Leader-pass-1", "supervisor")
     page = console.page
     console.login("leader1", "Leader-pass-1")
     assert visible_text(page.locator("[data-testid=current-role]")) == "组长"
@@ -400,16 +360,12 @@ def test_a_login_in_another_tab_does_not_break_this_one(console: Console) -> Non
     """The second tab's login replaces the shared cookie (and CSRF token): the first tab's
     next write gets 403 csrf once, fetches the new token and succeeds."""
     page = console.page
-    console.login()
-    console.go("extensions")
+    console.login_to("extensions")
     other = console.context.new_page()
     other.goto("/")
     # the other tab sees the session of the shared cookie: log out there, then in again
     other.locator("[data-testid=logout]").click()
-    other.fill("#login-username", "admin")
-    other.fill("#login-password", console.pbxd.admin_password)
-    other.click("[data-testid=login-form] button[type=submit]")
-    other.wait_for_selector("[data-testid=current-user]")
+    log_in(other, ADMIN, console.pbxd.admin_password)
 
     statuses: list[int] = []
     page.on(
@@ -421,10 +377,8 @@ def test_a_login_in_another_tab_does_not_break_this_one(console: Console) -> Non
         ),
     )
     page.click("[data-testid=create]")
-    page.fill("#f-number", "2250")
-    page.fill("#f-name", "第二个标签页")
-    page.fill("#f-secret", "Secret-2250-x")
-    page.click("[data-testid=record-dialog] button[type=submit]")
+    console.fill({"number": "2250", "name": "第二个标签页", "secret": "Secret-2250-x"})
+    console.submit(page.locator(RECORD_DIALOG))
     row(page, "extensions", "2250").wait_for()
     assert console.pbxd.api("GET", "/api/v1/extensions/2250")["name"] == "第二个标签页"
     assert statuses == [403, 201]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 import wave
 import zipfile
 from dataclasses import dataclass
@@ -25,13 +24,21 @@ from tests.integration.audio import write_tone
 from tests.integration.pbxd_process import PbxdProcess, to_epoch
 from tests.integration.peers.pjsua_phone import PjsuaPhone, stop_phones
 
-from .conftest import Console, visible_text
+from .conftest import (
+    BROWSER_ZONE,
+    Console,
+    add_user,
+    extension_secret,
+    poll,
+    row,
+    visible_text,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.peer]
 
 CALLER, AGENT, QUEUE = "3001", "3101", "600"
 TALK_SECONDS = 5.0  # the caller hangs up this long after the queue answered him
-ZONE = ZoneInfo("Asia/Shanghai")  # the browser's time zone (conftest's Console)
+ZONE = ZoneInfo(BROWSER_ZONE)  # the dates the pages show are the browser's
 
 
 @dataclass(frozen=True)
@@ -39,10 +46,6 @@ class Calls:
     answered: dict  # CDR rows
     abandoned: dict
     recording: dict
-
-
-def secret(number: str) -> str:
-    return f"Secret-{number}-x"
 
 
 def today() -> str:
@@ -55,24 +58,16 @@ def local_day(moment: str) -> str:
     return datetime.fromtimestamp(epoch, ZONE).date().isoformat()
 
 
-def poll(what: str, check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.2)
-    return value
-
-
 def queue_rows(pbxd: PbxdProcess) -> list[dict]:
     """The CDR rows of the caller's calls into the queue (what the API says)."""
-    return [row for row in pbxd.cdr(number=CALLER) if row["callee"] == QUEUE]
+    return [cdr for cdr in pbxd.cdr(number=CALLER) if cdr["callee"] == QUEUE]
 
 
 @pytest.fixture(scope="module")
 def calls(pbxd: PbxdProcess, tmp_path_factory: pytest.TempPathFactory) -> Calls:
     tmp = tmp_path_factory.mktemp("phones")
     for number in (CALLER, AGENT):
-        pbxd.create_extension(number, secret(number))
+        pbxd.create_extension(number, extension_secret(number))
     pbxd.api(
         "POST",
         "/api/v1/queues",
@@ -83,7 +78,7 @@ def calls(pbxd: PbxdProcess, tmp_path_factory: pytest.TempPathFactory) -> Calls:
     phones = {
         number: PjsuaPhone(
             number,
-            secret(number),
+            extension_secret(number),
             registrar=pbxd.sip_address,
             play=write_tone(tmp / f"{number}.wav", frequency, 2.0),
             log_dir=tmp,
@@ -113,7 +108,7 @@ def calls(pbxd: PbxdProcess, tmp_path_factory: pytest.TempPathFactory) -> Calls:
         stop_phones(caller, agent)
     pbxd.api("POST", f"/api/v1/agents/{AGENT}/unpause")
     rows = poll("both calls in the CDR", lambda: len(queue_rows(pbxd)) == 2 and queue_rows(pbxd))
-    by_disposition = {row["disposition"]: row for row in rows}
+    by_disposition = {cdr["disposition"]: cdr for cdr in rows}
     assert set(by_disposition) == {"ANSWERED", "ABANDONED"}, rows
     recording = poll(
         "the recording",
@@ -125,18 +120,16 @@ def calls(pbxd: PbxdProcess, tmp_path_factory: pytest.TempPathFactory) -> Calls:
 
 def test_report_by_queue_shows_what_the_cdr_says(console: Console, calls: Calls) -> None:
     page = console.page
-    console.login()
-    console.go("reports")
+    console.login_to("reports")
     page.select_option("#report-group", "queue")
     page.select_option("#report-period", "day")
     page.fill("#report-start", today())
-    page.fill("#report-end", today())
-    page.click("[data-page=reports] [data-testid=search]")
-    row = page.locator(f"[data-page=reports] tbody tr[data-key='{QUEUE}']")
-    row.wait_for()
+    console.search("reports", {"#report-end": today()})
+    queue_row = page.locator(f"[data-page=reports] tbody tr[data-key='{QUEUE}']")
+    queue_row.wait_for()
     expect(page.locator("[data-page=reports] tbody tr")).to_have_count(1)
     shown = {
-        name: int(row.locator(f"td[data-col={name}]").inner_text())
+        name: int(queue_row.locator(f"td[data-col={name}]").inner_text())
         for name in ("calls", "answered", "missed", "abandoned")
     }
     rows = [r for r in queue_rows(console.pbxd) if local_day(r["start"]) == today()]
@@ -147,7 +140,7 @@ def test_report_by_queue_shows_what_the_cdr_says(console: Console, calls: Calls)
         "abandoned": sum(r["disposition"] == "ABANDONED" for r in rows),
     }
     assert shown == from_cdr == {"calls": 2, "answered": 1, "missed": 1, "abandoned": 1}
-    assert row.locator("td[data-col=answer_rate]").inner_text() == "50.0%"
+    assert queue_row.locator("td[data-col=answer_rate]").inner_text() == "50.0%"
     assert "通话总数" in visible_text(page.locator("[data-page=reports] thead"))
     page.locator("[data-testid=report-chart][data-drawn=true]").wait_for()
     console.screenshot("30-reports")
@@ -157,17 +150,15 @@ def test_recording_found_played_and_downloaded(
     console: Console, calls: Calls, tmp_path: Path
 ) -> None:
     page = console.page
-    console.login()
-    console.go("recordings")
-    page.fill("#rec-party", CALLER)
-    page.click("[data-page=recordings] [data-testid=search]")
+    console.login_to("recordings")
+    console.search("recordings", {"#rec-party": CALLER})
     recording = calls.recording
-    row = page.locator(f"[data-page=recordings] tbody tr[data-id='{recording['id']}']")
-    row.wait_for()
+    listed = row(page, "recordings", str(recording["id"]))
+    listed.wait_for()
     expect(page.locator("[data-page=recordings] tbody tr")).to_have_count(1)
-    assert [CALLER, QUEUE, AGENT] == [row.locator("td").nth(i).inner_text() for i in (2, 4, 5)]
+    assert [CALLER, QUEUE, AGENT] == [listed.locator("td").nth(i).inner_text() for i in (2, 4, 5)]
 
-    row.locator(f"[data-play='{recording['id']}']").click()
+    listed.locator(f"[data-play='{recording['id']}']").click()
     audio = page.locator("[data-testid=recording-player] audio")
     page.wait_for_function(
         "() => { const a = document.querySelector('[data-testid=recording-player] audio');"
@@ -180,10 +171,10 @@ def test_recording_found_played_and_downloaded(
     assert abs(audio.evaluate("a => a.duration") - recording["duration"]) < 0.5
 
     # a note (批注), saved inline
-    row.locator("[data-testid=edit-note]").click()
-    row.locator("textarea").fill("客户要求回电")
-    row.locator("[data-testid=note-editor] button[type=submit]").click()
-    expect(row.locator("[data-testid=note]")).to_have_text("客户要求回电")
+    listed.locator("[data-testid=edit-note]").click()
+    listed.locator("textarea").fill("客户要求回电")
+    listed.locator("[data-testid=note-editor] button[type=submit]").click()
+    expect(listed.locator("[data-testid=note]")).to_have_text("客户要求回电")
     saved = console.pbxd.api("GET", f"/api/v1/recordings/{recording['id']}")
     assert saved["note"] == "客户要求回电"
     console.screenshot("31-recordings")
@@ -204,10 +195,8 @@ def test_call_records_list_both_calls_and_export_them(
     console: Console, calls: Calls, tmp_path: Path
 ) -> None:
     page = console.page
-    console.login()
-    console.go("cdr")
-    page.fill("#cdr-number", CALLER)
-    page.click("[data-page=cdr] [data-testid=search]")
+    console.login_to("cdr")
+    console.search("cdr", {"#cdr-number": CALLER})
     answered = page.locator(f"[data-page=cdr] tr[data-call-id='{calls.answered['call_id']}']")
     abandoned = page.locator(f"[data-page=cdr] tr[data-call-id='{calls.abandoned['call_id']}']")
     expect(answered).to_contain_text("已接通")
@@ -225,46 +214,36 @@ def test_call_records_list_both_calls_and_export_them(
     with page.expect_download() as download:
         page.click("[data-page=cdr] [data-testid=export-csv]")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
-    exported = {row["call_id"]: row for row in csv.DictReader(io.StringIO(text))}
+    exported = {line["call_id"]: line for line in csv.DictReader(io.StringIO(text))}
     assert set(exported) == {calls.answered["call_id"], calls.abandoned["call_id"]}
     assert exported[calls.answered["call_id"]]["agent"] == AGENT
 
 
 def test_agent_sees_his_recording_without_note_or_delete(console: Console, calls: Calls) -> None:
-    console.pbxd.api(
-        "POST",
-        "/api/v1/users",
-        {"username": "agent3101", "password": "Agent-pass-3101", "role": "agent",
-         "extension": AGENT},
-        expect=201,
-    )  # fmt: skip
+    add_user(console.pbxd, "agent3101", "Agent-pass-3101", "agent", AGENT)
     page = console.page
-    console.login("agent3101", "Agent-pass-3101")
-    console.go("recordings")
-    row = page.locator(f"[data-page=recordings] tbody tr[data-id='{calls.recording['id']}']")
-    row.wait_for()
+    console.login_to("recordings", "agent3101", "Agent-pass-3101")
+    listed = row(page, "recordings", str(calls.recording["id"]))
+    listed.wait_for()
     expect(page.locator("[data-page=recordings] tbody tr")).to_have_count(1)
-    row.locator("[data-play]").wait_for()
-    assert row.locator("[data-testid=edit-note]").count() == 0
-    assert row.get_by_role("button", name="删除").count() == 0
+    listed.locator("[data-play]").wait_for()
+    assert listed.locator("[data-testid=edit-note]").count() == 0
+    assert listed.get_by_role("button", name="删除").count() == 0
     assert page.locator("[data-nav=cdr], [data-nav=operation-log]").count() == 0
 
 
 def test_operation_log_lists_the_extension_made_in_the_console(console: Console) -> None:
     page = console.page
-    console.login()
-    console.go("extensions")
-    page.click("[data-testid=create]")
-    page.fill("#f-number", "3301")
-    page.fill("#f-name", "前台")
-    page.fill("#f-secret", secret("3301"))
-    page.click("[data-testid=record-dialog] button[type=submit]")
-    page.locator("[data-page=extensions] tbody tr[data-id='3301']").wait_for()
+    console.login_to("extensions")
+    dialog = console.new_record()
+    console.fill({"number": "3301", "name": "前台", "secret": extension_secret("3301")})
+    console.save(dialog)
+    row(page, "extensions", "3301").wait_for()
 
     console.go("operation-log")
-    page.fill("#oplog-action", "POST /api/v1/extensions")
-    page.fill("#oplog-username", "admin")
-    page.click("[data-page=operation-log] [data-testid=search]")
+    console.search(
+        "operation-log", {"#oplog-action": "POST /api/v1/extensions", "#oplog-username": "admin"}
+    )
     newest = page.locator("[data-page=operation-log] tbody tr[data-id]").first
     expect(newest.locator("td[data-col=action]")).to_have_text("POST /api/v1/extensions")
     assert "number" in newest.locator("td[data-col=detail]").inner_text()
@@ -275,8 +254,7 @@ def test_operation_log_lists_the_extension_made_in_the_console(console: Console)
     expect(page.locator("[data-page=operation-log] tbody tr[data-id]")).to_have_count(
         logged["total"]
     )
-    page.fill("#oplog-action", "")
-    page.click("[data-page=operation-log] [data-testid=search]")
+    console.search("operation-log", {"#oplog-action": ""})
     expect(page.locator("[data-page=operation-log] tbody")).to_contain_text("登录")
     console.screenshot("33-operation-log")
 
@@ -284,8 +262,7 @@ def test_operation_log_lists_the_extension_made_in_the_console(console: Console)
 def test_backup_and_restore_from_the_system_page(console: Console, tmp_path: Path) -> None:
     pbxd = console.pbxd
     page = console.page
-    console.login()
-    console.go("system")
+    console.login_to("system")
     info = pbxd.api("GET", "/api/v1/system/info")
     expect(page.locator("dd[data-field=hostname]")).to_have_text(info["hostname"])
     expect(page.locator("dd[data-field=firmware]")).to_have_text(info["firmware"])
@@ -303,7 +280,7 @@ def test_backup_and_restore_from_the_system_page(console: Console, tmp_path: Pat
     assert zipfile.is_zipfile(backup)
 
     # a change after the backup, which the restore takes back
-    pbxd.create_extension("3399", secret("3399"), "恢复后消失")
+    pbxd.create_extension("3399", extension_secret("3399"), "恢复后消失")
     page.set_input_files("#restore-file", str(backup))
     expect(page.locator("[data-testid=file-name]")).to_contain_text(backup.name)
     page.click("[data-testid=restore]")

@@ -1,7 +1,7 @@
 // Hash routing (#/queues): works from any URL pbxd serves index.html at, needs no server help.
 import { useEffect, useState } from 'preact/hooks';
 
-export function currentRoute() {
+function currentRoute() {
   const path = window.location.hash.replace(/^#\/?/, '');
   const [id = '', ...rest] = path.split('/');
   return { id: decodeURIComponent(id), rest: rest.map(decodeURIComponent) };

@@ -1,32 +1,46 @@
 // A list of API records with create / edit / delete through one form: the shape of most
 // configuration pages. A page gives the endpoint, the id field, the table columns and the form
 // fields; see docs/WEBUI.md ("Adding a page").
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
+import { useList } from '../hooks.js';
 import { t } from '../i18n/index.js';
-import { ConfirmDialog, Dialog } from './Dialog.jsx';
-import { errorMessage, splitError } from './errors.js';
-import { bodyFromValues, FormFields, valuesFromRecord, visibleFields } from './Form.jsx';
+import { ConfirmDialog, Dialog, useConfirm } from './Dialog.jsx';
+import {
+  bodyFromValues,
+  FormFields,
+  useServerErrors,
+  valuesFromRecord,
+  visibleFields,
+} from './Form.jsx';
+import { Alert, EmptyRow, FilterInput, matchesFilter, PageHead } from './Page.jsx';
 
-function cellText(column, row) {
-  if (column.render) return column.render(row);
+function cellText(column, row, rows) {
+  if (column.render) return column.render(row, rows);
   const value = row[column.key];
   if (typeof value === 'boolean') return value ? t('common.yes') : t('common.no');
   if (value === null || value === undefined || value === '') return '—';
   return String(value);
 }
 
+function cellClass(column) {
+  return column.numeric ? 'num' : column.cellClass;
+}
+
+/** How notices and titles name a record: recordName(row) for one whose id is a row number. */
+function recordName(page, row) {
+  return page.recordName ? page.recordName(row) : row[page.idField];
+}
+
 /** The record form in a dialog: POST on create, PUT on edit; server errors by field. */
-export function RecordDialog({ page, mode, record, readOnly, onClose, onSaved }) {
+function RecordDialog({ page, mode, record, readOnly, onClose, onSaved }) {
   const [values, setValues] = useState(() =>
     page.toForm
       ? page.toForm(record, mode)
       : valuesFromRecord(page.fields, mode === 'create' ? page.defaults || {} : record),
   );
-  const [errors, setErrors] = useState({});
-  const [formError, setFormError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const names = visibleFields(page.fields, mode).map((field) => field.name);
+  const { errors, setErrors, formError, busy, run } = useServerErrors(names);
   const form = useRef(null);
   useEffect(() => {
     // the field the server named gets the focus (it may be far up a long form)
@@ -34,32 +48,25 @@ export function RecordDialog({ page, mode, record, readOnly, onClose, onSaved })
     if (invalid) invalid.focus();
   }, [errors]);
 
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
     if (readOnly) return;
-    setBusy(true);
-    setErrors({});
-    setFormError(null);
-    let body = bodyFromValues(page.fields, values, mode);
-    if (page.toBody) body = page.toBody(body, values, mode);
-    try {
+    run(async () => {
+      let body = bodyFromValues(page.fields, values, mode);
+      if (page.toBody) body = page.toBody(body, values, mode);
       const saved =
         mode === 'create'
           ? await api('POST', page.endpoint, body)
           : await api('PUT', `${page.endpoint}/${seg(record[page.idField])}`, body);
       onSaved(saved, mode);
-    } catch (err) {
-      const split = splitError(err, names);
-      setErrors(split.fields);
-      setFormError(split.form);
-      setBusy(false);
-    }
+    });
   };
-  const titleKey = readOnly ? 'crud.view_title' : mode === 'create' ? 'crud.create_title' : 'crud.edit_title';
-  const title = t(titleKey, {
-    what: t(page.singular),
-    id: !record ? '' : page.recordName ? page.recordName(record) : record[page.idField],
-  });
+  const titleKey = readOnly
+    ? 'crud.view_title'
+    : mode === 'create'
+      ? 'crud.create_title'
+      : 'crud.edit_title';
+  const title = t(titleKey, { what: t(page.singular), id: record ? recordName(page, record) : '' });
   const formId = `form-${page.id}`;
   return (
     <Dialog
@@ -81,11 +88,7 @@ export function RecordDialog({ page, mode, record, readOnly, onClose, onSaved })
       }
     >
       <form id={formId} ref={form} onSubmit={submit} novalidate>
-        {formError && (
-          <div class="alert error" role="alert" data-testid="form-error">
-            {formError}
-          </div>
-        )}
+        <Alert testId="form-error">{formError}</Alert>
         <FormFields
           fields={page.fields}
           values={values}
@@ -104,103 +107,56 @@ export function RecordDialog({ page, mode, record, readOnly, onClose, onSaved })
 
 /**
  * page: { id, title, singular, endpoint, idField, columns, fields, defaults?, toForm?,
- *         toBody?, canEdit(user), wideForm?, describe?(row), recordName?(row) }
+ *         toBody?, canEdit(user), wideForm?, describe?(row), recordName?(row), itemsOf?(data),
+ *         filterText?(row), onCreate?(), onOpen?(row) }
+ * columns: [{ key, label, render?(row, rows), numeric?, cellClass? }]
  */
 export function CrudPage({ page, user }) {
-  const [items, setItems] = useState(null);
-  const [loadError, setLoadError] = useState(null);
+  const { items, error: loadError, load } = useList(page.endpoint, page.itemsOf);
   const [editing, setEditing] = useState(null);
-  const [deleting, setDeleting] = useState(null);
-  const [deleteError, setDeleteError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState(null);
   const [filter, setFilter] = useState('');
   const editable = page.canEdit ? page.canEdit(user) : true;
-
-  const load = useCallback(async () => {
-    try {
-      const data = await api('GET', page.endpoint);
-      setItems(page.itemsOf ? page.itemsOf(data) : data.items);
-      setLoadError(null);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-      setItems([]);
-    }
-  }, [page.endpoint]);
-
-  useEffect(() => {
+  const deletion = useConfirm(async (row) => {
+    await api('DELETE', `${page.endpoint}/${seg(row[page.idField])}`);
+    setNotice(t('crud.deleted', { what: t(page.singular), id: recordName(page, row) }));
     load();
-  }, [load]);
+  });
+  // a page whose records have an editor of their own (IVRs) opens it instead of the dialog
+  const create = page.onCreate || (() => setEditing({ mode: 'create', record: null }));
+  const open = (row, readOnly) =>
+    page.onOpen ? page.onOpen(row) : setEditing({ mode: 'edit', record: row, readOnly });
 
   const onSaved = (saved, mode) => {
-    // recordName(row): how notices name a record whose id is a bare row number (optional)
-    const id = !saved ? '' : page.recordName ? page.recordName(saved) : saved[page.idField] ?? '';
+    const id = saved ? (recordName(page, saved) ?? '') : '';
     setEditing(null);
     setNotice(t(mode === 'create' ? 'crud.created' : 'crud.saved', { what: t(page.singular), id }));
     load();
   };
 
-  const remove = async () => {
-    setBusy(true);
-    setDeleteError(null);
-    try {
-      await api('DELETE', `${page.endpoint}/${seg(deleting[page.idField])}`);
-      const id = page.recordName ? page.recordName(deleting) : deleting[page.idField];
-      setNotice(t('crud.deleted', { what: t(page.singular), id }));
-      setDeleting(null);
-      load();
-    } catch (err) {
-      setDeleteError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const needle = filter.trim().toLowerCase();
-  const shown = (items || []).filter(
-    (row) =>
-      !needle ||
-      page.columns.some((column) => String(cellText(column, row)).toLowerCase().includes(needle)),
-  );
+  const rows = items || [];
+  // what the filter box looks in: the page's choice, else every column's text
+  const searched = (row) =>
+    page.filterText
+      ? page.filterText(row)
+      : page.columns.map((column) => cellText(column, row, rows));
+  const shown = rows.filter((row) => matchesFilter(filter, searched(row)));
 
   return (
     <section class="page" data-page={page.id}>
-      <header class="page-head">
-        <h1>{t(page.title)}</h1>
-        <div class="toolbar">
-          <input
-            type="search"
-            class="filter"
-            placeholder={t('common.filter')}
-            aria-label={t('common.filter')}
-            value={filter}
-            onInput={(event) => setFilter(event.currentTarget.value)}
-          />
-          <button type="button" onClick={load}>
-            {t('action.refresh')}
+      <PageHead title={t(page.title)}>
+        <FilterInput value={filter} onChange={setFilter} />
+        <button type="button" onClick={load}>
+          {t('action.refresh')}
+        </button>
+        {editable && (
+          <button type="button" class="primary" data-testid="create" onClick={create}>
+            {t('action.create')}
           </button>
-          {editable && (
-            <button
-              type="button"
-              class="primary"
-              data-testid="create"
-              onClick={() => setEditing({ mode: 'create', record: null })}
-            >
-              {t('action.create')}
-            </button>
-          )}
-        </div>
-      </header>
-      {notice && (
-        <div class="alert ok" role="status">
-          {notice}
-        </div>
-      )}
-      {loadError && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {loadError}
-        </div>
-      )}
+        )}
+      </PageHead>
+      <Alert kind="ok">{notice}</Alert>
+      <Alert testId="load-error">{loadError}</Alert>
       <table class="grid">
         <thead>
           <tr>
@@ -213,54 +169,30 @@ export function CrudPage({ page, user }) {
           </tr>
         </thead>
         <tbody>
-          {items === null && (
-            <tr>
-              <td colSpan={page.columns.length + 1} class="empty">
-                {t('common.loading')}
-              </td>
-            </tr>
-          )}
-          {items !== null && shown.length === 0 && (
-            <tr>
-              <td colSpan={page.columns.length + 1} class="empty">
-                {t('common.none')}
-              </td>
-            </tr>
-          )}
+          <EmptyRow
+            columns={page.columns.length + 1}
+            rows={items && shown}
+            emptyText={t('common.none')}
+          />
           {shown.map((row) => (
             <tr key={row[page.idField]} data-id={row[page.idField]}>
               {page.columns.map((column) => (
-                <td key={column.key} class={column.numeric ? 'num' : undefined}>
-                  {cellText(column, row)}
+                <td key={column.key} class={cellClass(column)}>
+                  {cellText(column, row, rows)}
                 </td>
               ))}
               <td class="actions">
                 {editable ? (
                   <>
-                    <button
-                      type="button"
-                      class="link"
-                      onClick={() => setEditing({ mode: 'edit', record: row })}
-                    >
+                    <button type="button" class="link" onClick={() => open(row, false)}>
                       {t('action.edit')}
                     </button>
-                    <button
-                      type="button"
-                      class="link danger"
-                      onClick={() => {
-                        setDeleteError(null);
-                        setDeleting(row);
-                      }}
-                    >
+                    <button type="button" class="link danger" onClick={() => deletion.ask(row)}>
                       {t('action.delete')}
                     </button>
                   </>
                 ) : (
-                  <button
-                    type="button"
-                    class="link"
-                    onClick={() => setEditing({ mode: 'edit', record: row, readOnly: true })}
-                  >
+                  <button type="button" class="link" onClick={() => open(row, true)}>
                     {t('action.view')}
                   </button>
                 )}
@@ -269,8 +201,8 @@ export function CrudPage({ page, user }) {
           ))}
         </tbody>
       </table>
-      {items !== null && items.length > 0 && (
-        <p class="count">{t('common.count', { shown: shown.length, total: items.length })}</p>
+      {rows.length > 0 && (
+        <p class="count">{t('common.count', { shown: shown.length, total: rows.length })}</p>
       )}
       {editing && (
         <RecordDialog
@@ -282,17 +214,14 @@ export function CrudPage({ page, user }) {
           onSaved={onSaved}
         />
       )}
-      {deleting && (
+      {deletion.pending && (
         <ConfirmDialog
           title={t('crud.delete_title', { what: t(page.singular) })}
           message={t('crud.delete_confirm', {
             what: t(page.singular),
-            id: page.describe ? page.describe(deleting) : deleting[page.idField],
+            id: page.describe ? page.describe(deletion.pending) : deletion.pending[page.idField],
           })}
-          busy={busy}
-          error={deleteError}
-          onConfirm={remove}
-          onClose={() => setDeleting(null)}
+          {...deletion.dialog}
         />
       )}
     </section>

@@ -1,7 +1,7 @@
 // Where a call goes: a `kind:target` destination (queue:600, ivr:main, hangup ...) picked as a
 // kind and, for kinds that name something, a target from the API's lists. Shared by the IVR
 // editor, ring groups (failover) and inbound routes (destination, closed).
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { t } from '../i18n/index.js';
 import { DESTINATION_KINDS, TARGETED_KINDS } from '../pages/options.js';
@@ -25,7 +25,7 @@ function option(kind, item) {
  * The targets a destination may name, per kind: {kind: [{value, label}]}. A list this role
  * may not read (extensions for a supervisor) is left empty; the current value still shows.
  */
-export async function loadTargets() {
+async function loadTargets() {
   const entries = await Promise.all(
     Object.entries(SOURCES).map(async ([kind, path]) => {
       try {
@@ -42,14 +42,13 @@ export async function loadTargets() {
   return targets;
 }
 
-/** [targets, reload]: the lists of loadTargets(), empty until loaded. */
+/** The lists of loadTargets(), empty until loaded. */
 export function useTargets() {
   const [targets, setTargets] = useState({});
-  const reload = useCallback(() => {
+  useEffect(() => {
     loadTargets().then(setTargets);
   }, []);
-  useEffect(reload, [reload]);
-  return [targets, reload];
+  return targets;
 }
 
 /** 'queue:600' -> {kind: 'queue', target: '600'}; '' or null -> {kind: ''}. */
@@ -69,12 +68,12 @@ export function describeDestination(value, none = '—') {
 }
 
 /** Form value -> API value: an empty destination is null. */
-export function destinationToJson(value) {
+function destinationToJson(value) {
   return value ? value : null;
 }
 
 // an option value no IVR name can take (names start with a letter or digit)
-export const NEW_IVR = '+new';
+const NEW_IVR = '+new';
 
 /**
  * value: 'kind:target', 'hangup', 'repeat' or '' (none). Props: targets (useTargets()),
@@ -113,16 +112,19 @@ export function DestinationPicker({
     onChange(`${next}:${first ? first.value : ''}`);
     if (!first && next === 'ivr' && onNewIvr) onNewIvr();
   };
-  const invalidAttr = invalid ? 'true' : undefined;
+  // the kind and the target select: ids `${id}-kind`, `${id}-target` (for labels and tests)
+  const part = (name, what) => ({
+    id: id ? `${id}-${name}` : undefined,
+    'data-part': name,
+    'aria-label': label ? `${label}: ${what}` : what,
+    'aria-invalid': invalid ? 'true' : undefined,
+    disabled,
+  });
   return (
     <span class="dest-picker" data-destination={value || ''}>
       <select
-        id={id ? `${id}-kind` : undefined}
-        data-part="kind"
-        aria-label={label ? `${label}: ${t('dest.kind')}` : t('dest.kind')}
-        aria-invalid={invalidAttr}
+        {...part('kind', t('dest.kind'))}
         value={kind}
-        disabled={disabled}
         onChange={(event) => changeKind(event.currentTarget.value)}
       >
         {(noneLabel || !kind) && <option value="">{noneLabel || t('dest.choose')}</option>}
@@ -134,12 +136,8 @@ export function DestinationPicker({
       </select>
       {targeted && (
         <select
-          id={id ? `${id}-target` : undefined}
-          data-part="target"
-          aria-label={label ? `${label}: ${t('dest.target')}` : t('dest.target')}
-          aria-invalid={invalidAttr}
+          {...part('target', t('dest.target'))}
           value={target}
-          disabled={disabled}
           onChange={(event) => {
             const next = event.currentTarget.value;
             if (next === NEW_IVR) onNewIvr();

@@ -1,5 +1,7 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
+import { errorMessage } from './errors.js';
+import { Alert } from './Page.jsx';
 
 /** A modal panel: Escape or the close button calls onClose; the first field gets focus. */
 export function Dialog({ title, onClose, children, footer, wide, testId }) {
@@ -55,11 +57,36 @@ export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose
       }
     >
       <p>{message}</p>
-      {error && (
-        <p class="alert error" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert>{error}</Alert>
     </Dialog>
   );
+}
+
+/**
+ * "Really delete?" for one record at a time. ask(record) opens the question (`pending` is the
+ * record asked about); on confirm `action(record)` runs, and its error stays in the dialog.
+ * `dialog` holds ConfirmDialog's busy, error, onConfirm and onClose.
+ */
+export function useConfirm(action) {
+  const [pending, setPending] = useState(null);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const confirm = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action(pending);
+      setPending(null);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const ask = (record) => {
+    setError(null);
+    setPending(record);
+  };
+  const close = () => setPending(null);
+  return { pending, ask, dialog: { busy, error, onConfirm: confirm, onClose: close } };
 }

@@ -1,11 +1,13 @@
 // Generic form fields. A field is a plain object:
 //   { name, label, type, hint, required, createOnly, writeOnly, nullable, options,
-//     placeholder, datalist, section, render, wide }
+//     placeholder, datalist, autoComplete, section, render, wide }
 // type: text | password | integer | select | checkbox | textarea | custom (render()).
 // Values are kept as the inputs hold them (strings, booleans); bodyFromValues() turns them
 // into the JSON the API takes. Validation is the server's: its message for a field is shown
 // right under that field (data-field names it for tests and screen readers).
+import { useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
+import { splitError } from './errors.js';
 
 const INTEGER = /^-?\d+$/;
 
@@ -64,6 +66,34 @@ function optionsOf(field) {
   );
 }
 
+/**
+ * The state of a form the server validates. run(send): busy while `send` runs, the old
+ * messages cleared; what `send` throws goes under the field it names (one of `fieldNames`),
+ * else on top of the form (formError). showErrors(fields, form) for a check of the form's own.
+ */
+export function useServerErrors(fieldNames) {
+  const [errors, setErrors] = useState({});
+  const [formError, setFormError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const showErrors = (fields, form = null) => {
+    setErrors(fields);
+    setFormError(form);
+  };
+  const run = async (send) => {
+    setBusy(true);
+    showErrors({});
+    try {
+      await send();
+    } catch (err) {
+      const split = splitError(err, fieldNames);
+      showErrors(split.fields, split.form);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { errors, setErrors, formError, busy, run, showErrors };
+}
+
 export function FieldError({ name, message }) {
   if (!message) return null;
   return (
@@ -73,8 +103,9 @@ export function FieldError({ name, message }) {
   );
 }
 
-export function Field({ field, value, onChange, error, disabled, mode, values }) {
-  const id = `f-${field.name}`;
+/** One labelled field; its input's id is `${idPrefix}-${name}` (f-number in record forms). */
+export function Field({ field, value, onChange, error, disabled, mode, values, idPrefix = 'f' }) {
+  const id = `${idPrefix}-${field.name}`;
   const hint = typeof field.hint === 'function' ? field.hint(mode) : field.hint;
   const common = {
     id,
@@ -131,7 +162,7 @@ export function Field({ field, value, onChange, error, disabled, mode, values })
           {...common}
           type={field.type === 'password' ? 'password' : 'text'}
           inputMode={field.type === 'integer' ? 'numeric' : field.inputMode}
-          autoComplete={field.type === 'password' ? 'new-password' : field.autoComplete || 'off'}
+          autoComplete={field.autoComplete || (field.type === 'password' ? 'new-password' : 'off')}
           placeholder={field.placeholder}
           list={list}
           value={value}
@@ -176,7 +207,7 @@ export function Field({ field, value, onChange, error, disabled, mode, values })
 }
 
 /** Fields grouped by `section` (a dictionary key), in the order they come. */
-export function FormFields({ fields, values, onChange, errors, disabled, mode }) {
+export function FormFields({ fields, values, onChange, errors, disabled, mode, idPrefix }) {
   const groups = [];
   for (const field of visibleFields(fields, mode)) {
     const last = groups[groups.length - 1];
@@ -191,6 +222,7 @@ export function FormFields({ fields, values, onChange, errors, disabled, mode })
           key={field.name}
           field={field}
           mode={mode}
+          idPrefix={idPrefix}
           value={values[field.name]}
           values={values}
           error={errors[field.name]}

@@ -1,31 +1,33 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { t } from '../i18n/index.js';
-import { splitError } from './errors.js';
-import { FieldError } from './Form.jsx';
+import { FieldError, useServerErrors } from './Form.jsx';
 import { LanguageSwitch } from './LanguageSwitch.jsx';
+import { Alert } from './Page.jsx';
 
 export function Login({ lang, onLanguage, onLoggedIn, notice }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [errors, setErrors] = useState({});
-  const [formError, setFormError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, run } = useServerErrors(['username', 'password']);
 
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setErrors({});
-    setFormError(null);
-    try {
-      onLoggedIn(await api('POST', '/api/v1/auth/session', { username, password }));
-    } catch (err) {
-      const split = splitError(err, ['username', 'password']);
-      setErrors(split.fields);
-      setFormError(split.form);
-      setBusy(false);
-    }
+    run(async () => onLoggedIn(await api('POST', '/api/v1/auth/session', { username, password })));
   };
+  // a label, its input and the server's message about it, one under the other
+  const field = (name, label, value, setValue, props) => (
+    <>
+      <label for={`login-${name}`}>{label}</label>
+      <input
+        id={`login-${name}`}
+        name={name}
+        value={value}
+        onInput={(event) => setValue(event.currentTarget.value)}
+        {...props}
+      />
+      <FieldError name={name} message={errors[name]} />
+    </>
+  );
 
   return (
     <main class="login-page">
@@ -37,35 +39,15 @@ export function Login({ lang, onLanguage, onLoggedIn, notice }) {
           </div>
           <LanguageSwitch value={lang} onChange={onLanguage} />
         </div>
-        {notice && (
-          <div class="alert info" role="status">
-            {notice}
-          </div>
-        )}
-        {formError && (
-          <div class="alert error" role="alert" data-testid="form-error">
-            {formError}
-          </div>
-        )}
-        <label for="login-username">{t('login.username')}</label>
-        <input
-          id="login-username"
-          name="username"
-          autoComplete="username"
-          value={username}
-          onInput={(event) => setUsername(event.currentTarget.value)}
-        />
-        <FieldError name="username" message={errors.username} />
-        <label for="login-password">{t('login.password')}</label>
-        <input
-          id="login-password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          value={password}
-          onInput={(event) => setPassword(event.currentTarget.value)}
-        />
-        <FieldError name="password" message={errors.password} />
+        <Alert kind="info">{notice}</Alert>
+        <Alert testId="form-error">{formError}</Alert>
+        {field('username', t('login.username'), username, setUsername, {
+          autoComplete: 'username',
+        })}
+        {field('password', t('login.password'), password, setPassword, {
+          type: 'password',
+          autoComplete: 'current-password',
+        })}
         <button type="submit" class="primary" disabled={busy}>
           {busy ? t('login.busy') : t('login.submit')}
         </button>

@@ -1,5 +1,6 @@
 // Queue members: [{extension, penalty}], edited as rows. Penalty stays text while typed.
 import { t } from '../i18n/index.js';
+import { ListEditor } from './ListEditor.jsx';
 
 const INTEGER = /^\d+$/;
 
@@ -13,68 +14,41 @@ export function membersToJson(members) {
 }
 
 export function MembersEditor({ value, onChange, disabled, id, extensions }) {
-  const members = value || [];
-  const update = (index, change) =>
-    onChange(members.map((member, i) => (i === index ? { ...member, ...change } : member)));
   const listId = `${id}-extensions`;
+  const headers = [t('queues.member_extension'), t('queues.member_penalty')];
+  const input = (name, label, member, index, replace, props) => (
+    <td>
+      <input
+        type="text"
+        inputMode="numeric"
+        aria-label={label}
+        name={`member-${name}-${index}`}
+        value={member[name] ?? ''}
+        disabled={disabled}
+        onInput={(event) => replace({ ...member, [name]: event.currentTarget.value })}
+        {...props}
+      />
+    </td>
+  );
   return (
     <div class="members" id={id}>
-      <table class="grid compact">
-        <thead>
-          <tr>
-            <th>{t('queues.member_extension')}</th>
-            <th>{t('queues.member_penalty')}</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {members.length === 0 && (
-            <tr>
-              <td colSpan={3} class="empty">
-                {t('queues.no_members')}
-              </td>
-            </tr>
-          )}
-          {members.map((member, index) => (
-            <tr key={index} data-member={index}>
-              <td>
-                <input
-                  type="text"
-                  inputMode="numeric"
-                  list={listId}
-                  aria-label={t('queues.member_extension')}
-                  name={`member-extension-${index}`}
-                  value={member.extension}
-                  disabled={disabled}
-                  onInput={(event) => update(index, { extension: event.currentTarget.value })}
-                />
-              </td>
-              <td>
-                <input
-                  type="text"
-                  inputMode="numeric"
-                  class="short"
-                  aria-label={t('queues.member_penalty')}
-                  name={`member-penalty-${index}`}
-                  value={member.penalty ?? ''}
-                  disabled={disabled}
-                  onInput={(event) => update(index, { penalty: event.currentTarget.value })}
-                />
-              </td>
-              <td>
-                <button
-                  type="button"
-                  class="link danger"
-                  disabled={disabled}
-                  onClick={() => onChange(members.filter((_, i) => i !== index))}
-                >
-                  {t('action.remove')}
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ListEditor
+        items={value}
+        onChange={onChange}
+        disabled={disabled}
+        headers={headers}
+        emptyText={t('queues.no_members')}
+        rowName="member"
+        cells={(member, index, replace) => (
+          <>
+            {input('extension', headers[0], member, index, replace, { list: listId })}
+            {input('penalty', headers[1], member, index, replace, { class: 'short' })}
+          </>
+        )}
+        newItem={() => ({ extension: '', penalty: '0' })}
+        addLabel={t('queues.add_member')}
+        addTestId="add-member"
+      />
       <datalist id={listId}>
         {(extensions || []).map((ext) => (
           <option key={ext.number} value={ext.number}>
@@ -82,15 +56,6 @@ export function MembersEditor({ value, onChange, disabled, id, extensions }) {
           </option>
         ))}
       </datalist>
-      {!disabled && (
-        <button
-          type="button"
-          data-testid="add-member"
-          onClick={() => onChange([...members, { extension: '', penalty: '0' }])}
-        >
-          {t('queues.add_member')}
-        </button>
-      )}
     </div>
   );
 }

@@ -2,59 +2,42 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { t } from '../i18n/index.js';
 import { Dialog } from './Dialog.jsx';
-import { splitError } from './errors.js';
-import { FieldError } from './Form.jsx';
+import { FormFields, useServerErrors } from './Form.jsx';
+import { Alert } from './Page.jsx';
 
-const FIELDS = ['old_password', 'new_password'];
+const FIELDS = [
+  {
+    name: 'old_password',
+    label: 'password.old',
+    type: 'password',
+    autoComplete: 'current-password',
+  },
+  { name: 'new_password', label: 'password.new', type: 'password', autoComplete: 'new-password' },
+  // checked here against the new password, not sent
+  { name: 'confirm', label: 'password.confirm', type: 'password', autoComplete: 'new-password' },
+];
 
 export function PasswordDialog({ onClose, onChanged }) {
   const [values, setValues] = useState({ old_password: '', new_password: '', confirm: '' });
-  const [errors, setErrors] = useState({});
-  const [formError, setFormError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, run, showErrors } = useServerErrors([
+    'old_password',
+    'new_password',
+  ]);
 
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
-    setErrors({});
-    setFormError(null);
     if (values.new_password !== values.confirm) {
-      setErrors({ confirm: t('password.mismatch') });
+      showErrors({ confirm: t('password.mismatch') });
       return;
     }
-    setBusy(true);
-    try {
+    run(async () => {
       await api('PUT', '/api/v1/users/me/password', {
         old_password: values.old_password,
         new_password: values.new_password,
       });
       onChanged();
-    } catch (err) {
-      const split = splitError(err, FIELDS);
-      setErrors(split.fields);
-      setFormError(split.form);
-      setBusy(false);
-    }
+    });
   };
-  const input = (name, label, autoComplete) => (
-    <div class="field" data-testid={`field-${name}`}>
-      <label for={`pw-${name}`}>{t(label)}</label>
-      <div class="control">
-        <input
-          id={`pw-${name}`}
-          name={name}
-          type="password"
-          autoComplete={autoComplete}
-          value={values[name]}
-          disabled={busy}
-          onInput={(event) => {
-            const value = event.currentTarget.value;
-            setValues((old) => ({ ...old, [name]: value }));
-          }}
-        />
-        <FieldError name={name} message={errors[name]} />
-      </div>
-    </div>
-  );
   return (
     <Dialog
       title={t('password.title')}
@@ -72,16 +55,15 @@ export function PasswordDialog({ onClose, onChanged }) {
       }
     >
       <form id="password-form" onSubmit={submit} novalidate>
-        {formError && (
-          <div class="alert error" role="alert">
-            {formError}
-          </div>
-        )}
-        <fieldset class="form-grid single">
-          {input('old_password', 'password.old', 'current-password')}
-          {input('new_password', 'password.new', 'new-password')}
-          {input('confirm', 'password.confirm', 'new-password')}
-        </fieldset>
+        <Alert>{formError}</Alert>
+        <FormFields
+          idPrefix="pw"
+          fields={FIELDS}
+          values={values}
+          errors={errors}
+          disabled={busy}
+          onChange={(name, value) => setValues((old) => ({ ...old, [name]: value }))}
+        />
       </form>
     </Dialog>
   );

@@ -1,7 +1,8 @@
 // The reports' chart: answered, abandoned and other missed calls as stacked bars (together the
 // calls), the answer rate as a line on its own axis. Chart.js comes from its lazy chunk.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
+import { loadChart, useChartRefs } from './useChart.js';
 
 const COLORS = {
   answered: '#2e9d5b',
@@ -10,14 +11,8 @@ const COLORS = {
   rate: '#1f5f99',
 };
 
-let chartModule = null;
-function loadChart() {
-  if (!chartModule) chartModule = import('../charts.js').then((mod) => mod.Chart);
-  return chartModule;
-}
-
 /** points: [{label, answered, missed, abandoned, calls}] (missed includes abandoned). */
-export function chartData(points) {
+function chartData(points) {
   return {
     labels: points.map((point) => point.label),
     datasets: [
@@ -66,8 +61,7 @@ export function chartData(points) {
 }
 
 export function ReportChart({ points, label, lang }) {
-  const canvas = useRef(null);
-  const chart = useRef(null);
+  const [canvas, chart] = useChartRefs();
   const [drawn, setDrawn] = useState(null);
   const key = `${lang}:${JSON.stringify(points)}`; // labels follow the language
   useEffect(() => {
@@ -110,13 +104,6 @@ export function ReportChart({ points, label, lang }) {
       cancelled = true;
     };
   }, [key]);
-  useEffect(
-    () => () => {
-      if (chart.current) chart.current.destroy();
-      chart.current = null;
-    },
-    [],
-  );
   return (
     <div class="chart report-chart" data-testid="report-chart" data-drawn={drawn === key ? 'true' : 'false'}>
       <canvas ref={canvas} role="img" aria-label={label} />

@@ -1,7 +1,10 @@
 // What the history pages share (recordings, CDR, reports, operation log): a search form of
-// small labelled fields, local calendar dates turned into the API's times, query strings for
-// links (CSV, zip), and a pager.
+// small labelled fields and the state behind it (useSearch), local calendar dates turned into
+// the API's times, query strings for links (CSV, zip), a pager and the CSV export link.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.js';
 import { t } from '../i18n/index.js';
+import { splitError } from './errors.js';
 import { FieldError } from './Form.jsx';
 
 /** 'YYYY-MM-DD' of `date` in the browser's time zone. */
@@ -63,10 +66,100 @@ export function queryString(params) {
 }
 
 /**
- * The search panel. fields: [{ name, label, type: 'date' | 'text' | 'select', options?,
- * placeholder?, list? }]; errors: {name: message} from the server (splitError).
+ * The API's parameters for a search form's values: a date as the first instant of that local
+ * day (of the day after for a `lastDay` field, so that its day counts whole), the rest as typed.
  */
-export function SearchForm({ id, fields, values, errors, onChange, onSubmit, onReset, busy, children }) {
+function fieldsQuery(fields, values) {
+  const query = {};
+  for (const field of fields) {
+    const value = values[field.name];
+    query[field.name] = field.type === 'date' ? dayStart(value, field.lastDay ? 1 : 0) : value;
+  }
+  return query;
+}
+
+/**
+ * The state of a search page.
+ *   fields: the SearchForm's fields (the server's error for one of them goes under it)
+ *   initial(): the form's first values (and those of "reset")
+ *   path, pageSize: GET path?query&limit&offset answers a page ({items, total, ...})
+ *   fetchPage(query, offset): instead of that GET, for an API of another shape
+ *   toQuery(values): the API's parameters for the form's values (default: fieldsQuery)
+ *   empty: the result shown when the first search fails
+ * Returns { values, applied (the query of the result shown), offset, result, setResult,
+ * error, busy, load(query, offset), form (props for SearchForm), pager (props for Pager) }.
+ * A failed search keeps the result shown and the query it came from.
+ */
+export function useSearch({
+  fields,
+  initial,
+  path,
+  pageSize,
+  fetchPage = (query, offset) =>
+    api('GET', `${path}${queryString({ ...query, limit: pageSize, offset })}`),
+  toQuery = (values) => fieldsQuery(fields, values),
+  empty = null,
+}) {
+  const [values, setValues] = useState(initial);
+  const [applied, setApplied] = useState(() => toQuery(initial()));
+  const [offset, setOffset] = useState(0);
+  const [result, setResult] = useState(null);
+  const [error, setError] = useState(null);
+  const [fieldErrors, setFieldErrors] = useState({});
+  const [busy, setBusy] = useState(false);
+
+  const load = async (query, at = 0) => {
+    setBusy(true);
+    try {
+      setResult(await fetchPage(query, at));
+      setApplied(query);
+      setOffset(at);
+      setError(null);
+      setFieldErrors({});
+    } catch (err) {
+      const split = splitError(err, fields.map((field) => field.name));
+      setFieldErrors(split.fields);
+      setError(split.form);
+      setResult((old) => old || empty);
+    } finally {
+      setBusy(false);
+    }
+  };
+  useEffect(() => {
+    load(applied, 0);
+  }, []);
+
+  const form = {
+    fields,
+    values,
+    errors: fieldErrors,
+    busy,
+    onChange: (name, value) => setValues((old) => ({ ...old, [name]: value })),
+    onSubmit: () => load(toQuery(values), 0),
+    onReset: () => {
+      const fresh = initial();
+      setValues(fresh);
+      load(toQuery(fresh), 0);
+    },
+  };
+  const pager = {
+    offset,
+    limit: pageSize,
+    count: result && result.items ? result.items.length : 0,
+    total: result ? result.total : undefined,
+    more: result ? result.more : false,
+    busy,
+    onPage: (at) => load(applied, at),
+  };
+  return { values, applied, offset, result, setResult, error, busy, load, form, pager };
+}
+
+/**
+ * The search panel. fields: [{ name, label, type: 'date' | 'text' | 'select', options?,
+ * placeholder?, suggestions?, lastDay? }]; suggestions: [{value, label}] offered while typing
+ * (a datalist). errors: {name: message} from the server (splitError).
+ */
+export function SearchForm({ id, fields, values, errors, onChange, onSubmit, onReset, busy }) {
   const submit = (event) => {
     event.preventDefault();
     onSubmit();
@@ -102,10 +195,18 @@ export function SearchForm({ id, fields, values, errors, onChange, onSubmit, onR
                   type={field.type === 'date' ? 'date' : 'text'}
                   autoComplete="off"
                   placeholder={field.placeholder}
-                  list={field.list}
-                  class={field.type === 'date' ? 'date' : undefined}
+                  list={field.suggestions ? `${inputId}-list` : undefined}
                   onInput={(event) => onChange(field.name, event.currentTarget.value)}
                 />
+              )}
+              {field.suggestions && (
+                <datalist id={`${inputId}-list`}>
+                  {field.suggestions.map((item) => (
+                    <option key={item.value} value={item.value}>
+                      {item.label}
+                    </option>
+                  ))}
+                </datalist>
               )}
               <FieldError name={field.name} message={errors && errors[field.name]} />
             </div>
@@ -122,7 +223,6 @@ export function SearchForm({ id, fields, values, errors, onChange, onSubmit, onR
           )}
         </div>
       </div>
-      {children}
     </form>
   );
 }
@@ -177,5 +277,18 @@ export function DownloadLink({ href, label, testId, disabled, title }) {
     <a class="button" href={href} download data-testid={testId} title={title}>
       {label}
     </a>
+  );
+}
+
+/** "Export CSV" of a search: `path` with the query and format=csv. */
+export function ExportCsv({ path, query, title, disabled }) {
+  return (
+    <DownloadLink
+      href={`${path}${queryString({ ...query, format: 'csv' })}`}
+      label={t('search.export_csv')}
+      testId="export-csv"
+      title={title}
+      disabled={disabled}
+    />
   );
 }

@@ -3,6 +3,7 @@ import { t } from '../i18n/index.js';
 import { findPage, GROUPS, pagesFor } from '../pages/index.js';
 import { navigate, useRoute } from '../router.js';
 import { LanguageSwitch } from './LanguageSwitch.jsx';
+import { Alert } from './Page.jsx';
 import { PasswordDialog } from './PasswordDialog.jsx';
 
 function Navigation({ pages, active }) {
@@ -76,11 +77,7 @@ export function Shell({ user, lang, onLanguage, onLogout, onSessionEnded, messag
       </header>
       <Navigation pages={allowed} active={page && page.id} />
       <main class="content">
-        {(message || notice) && (
-          <div class="alert info" role="status">
-            {message || notice}
-          </div>
-        )}
+        <Alert kind="info">{message || notice}</Alert>
         {Page ? (
           <Page key={page.id} user={user} lang={lang} onSessionEnded={onSessionEnded} />
         ) : (

@@ -1,5 +1,6 @@
 // A doughnut of counts per state, drawn by Chart.js (loaded on first use, its own chunk).
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
+import { loadChart, useChartRefs } from './useChart.js';
 
 const COLORS = {
   logged_out: '#b8bec6',
@@ -10,18 +11,9 @@ const COLORS = {
   wrapup: '#8a5cc2',
 };
 
-let chartModule = null;
-async function loadChart() {
-  if (!chartModule) {
-    chartModule = import('../charts.js').then((mod) => mod.Chart);
-  }
-  return chartModule;
-}
-
 /** counts: [{state, label, count}] */
 export function StateChart({ counts, label }) {
-  const canvas = useRef(null);
-  const chart = useRef(null);
+  const [canvas, chart] = useChartRefs();
   useEffect(() => {
     let cancelled = false;
     loadChart().then((Chart) => {
@@ -57,13 +49,6 @@ export function StateChart({ counts, label }) {
       cancelled = true;
     };
   }, [JSON.stringify(counts)]);
-  useEffect(
-    () => () => {
-      if (chart.current) chart.current.destroy();
-      chart.current = null;
-    },
-    [],
-  );
   return (
     <div class="chart" data-testid="state-chart">
       <canvas ref={canvas} role="img" aria-label={label} />

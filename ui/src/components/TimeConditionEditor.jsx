@@ -4,8 +4,9 @@
 // timeConditionToJson() makes the API's object (pbxd/callcenter/timeconditions.py).
 import { language, t } from '../i18n/index.js';
 import { WEEKDAYS } from '../pages/options.js';
+import { ListEditor } from './ListEditor.jsx';
 
-export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
+const DEFAULT_TIMEZONE = 'Asia/Shanghai';
 const NEW_HOURS = { days: [1, 2, 3, 4, 5], from: '09:00', to: '18:00' };
 
 function holidayToForm(item) {
@@ -91,16 +92,26 @@ function timezones(current) {
 export function TimeConditionEditor({ value, onChange, disabled, id, invalid }) {
   const form = value || timeConditionToForm(null);
   const set = (change) => onChange({ ...form, ...change });
-  const setRow = (list, index, change) =>
-    set({ [list]: form[list].map((row, i) => (i === index ? { ...row, ...change } : row)) });
-  const removeRow = (list, index) => set({ [list]: form[list].filter((_, i) => i !== index) });
-  const toggleDay = (index, day) => {
-    const days = form.hours[index].days;
-    setRow('hours', index, {
-      days: days.includes(day) ? days.filter((d) => d !== day) : [...days, day],
-    });
-  };
-  const invalidAttr = invalid ? 'true' : undefined;
+  // the input of a row's `field`; attributes: its type, data-part (for tests), aria-label ...
+  const inputCell = (row, replace, field, attributes) => (
+    <td>
+      <input
+        value={row[field]}
+        disabled={disabled}
+        onInput={(event) => replace({ ...row, [field]: event.currentTarget.value })}
+        {...attributes}
+      />
+    </td>
+  );
+  const time = (part, label, placeholder) => ({
+    type: 'text',
+    class: 'time',
+    inputMode: 'numeric',
+    placeholder,
+    'data-part': part,
+    'aria-label': label,
+  });
+  const date = (part, label) => ({ type: 'date', 'data-part': part, 'aria-label': label });
   return (
     <div class="time-condition" id={id} data-testid="time-condition">
       <label class="inline-check">
@@ -109,7 +120,7 @@ export function TimeConditionEditor({ value, onChange, disabled, id, invalid }) 
           data-part="enabled"
           checked={form.enabled}
           disabled={disabled}
-          aria-invalid={invalidAttr}
+          aria-invalid={invalid ? 'true' : undefined}
           onChange={(event) => set({ enabled: event.currentTarget.checked })}
         />
         {t('tc.enabled')}
@@ -119,163 +130,65 @@ export function TimeConditionEditor({ value, onChange, disabled, id, invalid }) 
         <>
           <div class="tc-block">
             <div class="tc-head">{t('tc.hours')}</div>
-            <table class="grid compact">
-              <thead>
-                <tr>
-                  <th>{t('tc.days')}</th>
-                  <th>{t('tc.from')}</th>
-                  <th>{t('tc.to')}</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {form.hours.length === 0 && (
-                  <tr>
-                    <td colSpan={4} class="empty">
-                      {t('tc.no_hours')}
-                    </td>
-                  </tr>
-                )}
-                {form.hours.map((row, index) => (
-                  <tr key={index} data-hours={index}>
-                    <td class="days">
-                      {WEEKDAYS.map((day) => (
-                        <label key={day} class="day" title={t(`weekday.${day}`)}>
-                          <input
-                            type="checkbox"
-                            data-day={day}
-                            checked={row.days.includes(day)}
-                            disabled={disabled}
-                            onChange={() => toggleDay(index, day)}
-                          />
-                          {t(`weekday_short.${day}`)}
-                        </label>
-                      ))}
-                    </td>
-                    <td>
-                      <input
-                        type="text"
-                        class="time"
-                        data-part="from"
-                        inputMode="numeric"
-                        placeholder="09:00"
-                        aria-label={t('tc.from')}
-                        value={row.from}
-                        disabled={disabled}
-                        onInput={(event) =>
-                          setRow('hours', index, { from: event.currentTarget.value })
-                        }
-                      />
-                    </td>
-                    <td>
-                      <input
-                        type="text"
-                        class="time"
-                        data-part="to"
-                        inputMode="numeric"
-                        placeholder="18:00"
-                        aria-label={t('tc.to')}
-                        value={row.to}
-                        disabled={disabled}
-                        onInput={(event) =>
-                          setRow('hours', index, { to: event.currentTarget.value })
-                        }
-                      />
-                    </td>
-                    <td class="actions">
-                      {!disabled && (
-                        <button
-                          type="button"
-                          class="link danger"
-                          onClick={() => removeRow('hours', index)}
-                        >
-                          {t('action.remove')}
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {!disabled && (
-              <button
-                type="button"
-                data-testid="add-hours"
-                onClick={() => set({ hours: [...form.hours, { ...NEW_HOURS }] })}
-              >
-                {t('tc.add_hours')}
-              </button>
-            )}
+            <ListEditor
+              items={form.hours}
+              onChange={(hours) => set({ hours })}
+              disabled={disabled}
+              headers={[t('tc.days'), t('tc.from'), t('tc.to')]}
+              emptyText={t('tc.no_hours')}
+              rowName="hours"
+              cells={(row, index, replace) => (
+                <>
+                  <td class="days">
+                    {WEEKDAYS.map((day) => (
+                      <label key={day} class="day" title={t(`weekday.${day}`)}>
+                        <input
+                          type="checkbox"
+                          data-day={day}
+                          checked={row.days.includes(day)}
+                          disabled={disabled}
+                          onChange={() =>
+                            replace({
+                              ...row,
+                              days: row.days.includes(day)
+                                ? row.days.filter((d) => d !== day)
+                                : [...row.days, day],
+                            })
+                          }
+                        />
+                        {t(`weekday_short.${day}`)}
+                      </label>
+                    ))}
+                  </td>
+                  {inputCell(row, replace, 'from', time('from', t('tc.from'), '09:00'))}
+                  {inputCell(row, replace, 'to', time('to', t('tc.to'), '18:00'))}
+                </>
+              )}
+              newItem={() => ({ ...NEW_HOURS })}
+              addLabel={t('tc.add_hours')}
+              addTestId="add-hours"
+            />
             <div class="hint">{t('tc.hours_hint')}</div>
           </div>
           <div class="tc-block">
             <div class="tc-head">{t('tc.holidays')}</div>
-            <table class="grid compact">
-              <thead>
-                <tr>
-                  <th>{t('tc.holiday_from')}</th>
-                  <th>{t('tc.holiday_to')}</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {form.holidays.length === 0 && (
-                  <tr>
-                    <td colSpan={3} class="empty">
-                      {t('tc.no_holidays')}
-                    </td>
-                  </tr>
-                )}
-                {form.holidays.map((row, index) => (
-                  <tr key={index} data-holiday={index}>
-                    <td>
-                      <input
-                        type="date"
-                        data-part="holiday-from"
-                        aria-label={t('tc.holiday_from')}
-                        value={row.from}
-                        disabled={disabled}
-                        onInput={(event) =>
-                          setRow('holidays', index, { from: event.currentTarget.value })
-                        }
-                      />
-                    </td>
-                    <td>
-                      <input
-                        type="date"
-                        data-part="holiday-to"
-                        aria-label={t('tc.holiday_to')}
-                        value={row.to}
-                        disabled={disabled}
-                        onInput={(event) =>
-                          setRow('holidays', index, { to: event.currentTarget.value })
-                        }
-                      />
-                    </td>
-                    <td class="actions">
-                      {!disabled && (
-                        <button
-                          type="button"
-                          class="link danger"
-                          onClick={() => removeRow('holidays', index)}
-                        >
-                          {t('action.remove')}
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {!disabled && (
-              <button
-                type="button"
-                data-testid="add-holiday"
-                onClick={() => set({ holidays: [...form.holidays, { from: '', to: '' }] })}
-              >
-                {t('tc.add_holiday')}
-              </button>
-            )}
+            <ListEditor
+              items={form.holidays}
+              onChange={(holidays) => set({ holidays })}
+              disabled={disabled}
+              headers={[t('tc.holiday_from'), t('tc.holiday_to')]}
+              emptyText={t('tc.no_holidays')}
+              rowName="holiday"
+              cells={(row, index, replace) => (
+                <>
+                  {inputCell(row, replace, 'from', date('holiday-from', t('tc.holiday_from')))}
+                  {inputCell(row, replace, 'to', date('holiday-to', t('tc.holiday_to')))}
+                </>
+              )}
+              newItem={() => ({ from: '', to: '' })}
+              addLabel={t('tc.add_holiday')}
+              addTestId="add-holiday"
+            />
             <div class="hint">{t('tc.holidays_hint')}</div>
           </div>
           <div class="tc-block tc-zone">

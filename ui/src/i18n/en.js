@@ -41,6 +41,8 @@ export default {
   'action.close': 'Close',
   'action.refresh': 'Refresh',
   'action.remove': 'Remove',
+  'action.move_up': 'Move up',
+  'action.move_down': 'Move down',
   'action.logout': 'Log out',
 
   'common.yes': 'Yes',
@@ -484,8 +486,6 @@ export default {
   'ring_groups.member': 'Extension',
   'ring_groups.no_members': 'No members',
   'ring_groups.add_member': 'Add member',
-  'ring_groups.move_up': 'Move up',
-  'ring_groups.move_down': 'Move down',
   'ring_groups.timeout': 'Ring time',
   'ring_groups.timeout_hint': 'Seconds (1–600); per member when ringing one after another',
   'ring_groups.failover': 'When nobody answers',

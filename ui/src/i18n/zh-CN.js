@@ -41,6 +41,8 @@ export default {
   'action.close': '关闭',
   'action.refresh': '刷新',
   'action.remove': '移除',
+  'action.move_up': '上移',
+  'action.move_down': '下移',
   'action.logout': '退出',
 
   'common.yes': '是',
@@ -484,8 +486,6 @@ export default {
   'ring_groups.member': '分机',
   'ring_groups.no_members': '暂无成员',
   'ring_groups.add_member': '添加成员',
-  'ring_groups.move_up': '上移',
-  'ring_groups.move_down': '下移',
   'ring_groups.timeout': '振铃时长',
   'ring_groups.timeout_hint': '秒（1–600）；依次振铃时为每个成员的时长',
   'ring_groups.failover': '无人接听转到',

@@ -1,13 +1,17 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+// Agents (坐席监控): every agent's state, queues and pause reason, refreshed every few seconds;
+// log in / out and pause from the table; a chart of how many are in each state.
+import { useCallback, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { AgentActions } from '../components/AgentActions.jsx';
 import { errorMessage } from '../components/errors.js';
+import { Alert, EmptyRow, PageHead } from '../components/Page.jsx';
 import { StateChart } from '../components/StateChart.jsx';
 import { formatDateTime, formatDuration, secondsSince } from '../format.js';
+import { useRefresh } from '../hooks.js';
 import { t } from '../i18n/index.js';
 
 export const REFRESH_MS = 3000;
-export const AGENT_STATES = ['idle', 'ringing', 'on_call', 'wrapup', 'paused', 'logged_out'];
+const AGENT_STATES = ['idle', 'ringing', 'on_call', 'wrapup', 'paused', 'logged_out'];
 
 export function StateBadge({ state }) {
   return <span class={`badge state-${state}`}>{t(`agent_state.${state}`)}</span>;
@@ -40,13 +44,7 @@ export function Agents() {
     }
   }, []);
 
-  useEffect(() => {
-    load();
-    const timer = setInterval(() => {
-      if (!document.hidden) load();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  useRefresh(load, REFRESH_MS);
 
   const counts = AGENT_STATES.map((state) => ({
     state,
@@ -56,27 +54,16 @@ export function Agents() {
 
   return (
     <section class="page" data-page="agents">
-      <header class="page-head">
-        <h1>{t('agents.title')}</h1>
-        <div class="toolbar">
-          <span class="muted">
-            {updated ? t('agents.updated', { time: formatDateTime(updated) }) : ''}
-          </span>
-          <button type="button" onClick={load}>
-            {t('action.refresh')}
-          </button>
-        </div>
-      </header>
-      {error && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {error}
-        </div>
-      )}
-      {actionError && (
-        <div class="alert error" role="alert">
-          {actionError}
-        </div>
-      )}
+      <PageHead title={t('agents.title')}>
+        <span class="muted">
+          {updated ? t('agents.updated', { time: formatDateTime(updated) }) : ''}
+        </span>
+        <button type="button" onClick={load}>
+          {t('action.refresh')}
+        </button>
+      </PageHead>
+      <Alert testId="load-error">{error}</Alert>
+      <Alert>{actionError}</Alert>
       <div class="split">
         <table class="grid">
           <thead>
@@ -92,20 +79,7 @@ export function Agents() {
             </tr>
           </thead>
           <tbody>
-            {agents === null && (
-              <tr>
-                <td colSpan={8} class="empty">
-                  {t('common.loading')}
-                </td>
-              </tr>
-            )}
-            {agents !== null && agents.length === 0 && (
-              <tr>
-                <td colSpan={8} class="empty">
-                  {t('agents.none')}
-                </td>
-              </tr>
-            )}
+            <EmptyRow columns={8} rows={agents} emptyText={t('agents.none')} />
             {(agents || []).map((agent) => {
               const elapsed = secondsSince(agent.state_since);
               return (

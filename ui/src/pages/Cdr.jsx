@@ -3,37 +3,34 @@
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
-import { errorMessage, splitError } from '../components/errors.js';
+import { errorMessage } from '../components/errors.js';
+import { Alert, EmptyRow, PageHead } from '../components/Page.jsx';
+import { recordingAudioUrl } from '../components/Player.jsx';
 import {
   browserTimeZone,
-  dayStart,
   daysAgo,
-  DownloadLink,
+  ExportCsv,
   localDate,
   Pager,
   queryString,
   SearchForm,
+  useSearch,
 } from '../components/Search.jsx';
 import { formatDateTime, formatDuration } from '../format.js';
 import { t } from '../i18n/index.js';
 import { dispositionText } from './options.js';
 
-export const PAGE_SIZE = 50;
+const PAGE_SIZE = 50;
 
 // The API filters by time and number only (pbxd/web/cdr.py).
 const FIELDS = [
   { name: 'from', label: 'search.from', type: 'date' },
-  { name: 'to', label: 'search.to', type: 'date' },
+  { name: 'to', label: 'search.to', type: 'date', lastDay: true },
   { name: 'number', label: 'cdr.number', type: 'text', placeholder: '1001' },
 ];
-const FIELD_NAMES = FIELDS.map((field) => field.name);
 
 function defaults() {
   return { from: daysAgo(6), to: localDate(), number: '' };
-}
-
-function searchQuery(values) {
-  return { from: dayStart(values.from), to: dayStart(values.to, 1), number: values.number };
 }
 
 function Disposition({ value }) {
@@ -54,13 +51,7 @@ function CallDetails({ callId }) {
       .then(setData)
       .catch((err) => setError(errorMessage(err)));
   }, [callId]);
-  if (error) {
-    return (
-      <div class="alert error" role="alert">
-        {error}
-      </div>
-    );
-  }
+  if (error) return <Alert>{error}</Alert>;
   if (!data) return <p class="muted">{t('common.loading')}</p>;
   return (
     <div class="call-details" data-testid="call-details">
@@ -85,13 +76,9 @@ function CallDetails({ callId }) {
                   controls
                   preload="none"
                   data-recording={detail.recording}
-                  src={`/api/v1/recordings/${seg(detail.recording)}/audio`}
+                  src={recordingAudioUrl(detail.recording)}
                 />
-                <a
-                  class="button small"
-                  href={`/api/v1/recordings/${seg(detail.recording)}/audio`}
-                  download
-                >
+                <a class="button small" href={recordingAudioUrl(detail.recording)} download>
                   {t('recordings.download')}
                 </a>
               </span>
@@ -116,13 +103,7 @@ function CallDetails({ callId }) {
           </tr>
         </thead>
         <tbody>
-          {data.items.length === 0 && (
-            <tr>
-              <td colSpan={9} class="empty">
-                {t('cdr.no_legs')}
-              </td>
-            </tr>
-          )}
+          <EmptyRow columns={9} rows={data.items} emptyText={t('cdr.no_legs')} />
           {data.items.map((leg) => (
             <tr key={leg.id} data-party={leg.party}>
               <td class="mono">{leg.leg}</td>
@@ -147,41 +128,23 @@ function CallDetails({ callId }) {
 }
 
 export function Cdr() {
-  const [values, setValues] = useState(defaults);
-  const [applied, setApplied] = useState(() => searchQuery(defaults()));
-  const [offset, setOffset] = useState(0);
-  const [result, setResult] = useState(null); // {items, more}
-  const [error, setError] = useState(null);
-  const [fieldErrors, setFieldErrors] = useState({});
-  const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState(() => new Set());
-
-  const load = async (query, at) => {
-    setBusy(true);
-    try {
+  const search = useSearch({
+    fields: FIELDS,
+    initial: defaults,
+    pageSize: PAGE_SIZE,
+    empty: { items: [], more: false },
+    fetchPage: async (query, offset) => {
       // one more than a page: the API gives no total, the extra row says a next page exists
       const data = await api(
         'GET',
-        `/api/v1/cdr${queryString({ ...query, limit: PAGE_SIZE + 1, offset: at })}`,
+        `/api/v1/cdr${queryString({ ...query, limit: PAGE_SIZE + 1, offset })}`,
       );
-      setResult({ items: data.items.slice(0, PAGE_SIZE), more: data.items.length > PAGE_SIZE });
-      setApplied(query);
-      setOffset(at);
-      setOpen(new Set());
-      setError(null);
-      setFieldErrors({});
-    } catch (err) {
-      const split = splitError(err, FIELD_NAMES);
-      setFieldErrors(split.fields);
-      setError(split.form);
-      setResult((old) => old || { items: [], more: false });
-    } finally {
-      setBusy(false);
-    }
-  };
-  useEffect(() => {
-    load(applied, 0);
-  }, []);
+      setOpen(new Set()); // the rows of another page or search start closed
+      return { items: data.items.slice(0, PAGE_SIZE), more: data.items.length > PAGE_SIZE };
+    },
+  });
+  const { result } = search;
 
   const toggle = (callId) =>
     setOpen((old) => {
@@ -192,40 +155,18 @@ export function Cdr() {
     });
 
   const items = result ? result.items : [];
-  const csv = `/api/v1/cdr${queryString({ ...applied, format: 'csv', timezone: browserTimeZone() })}`;
   const columns = 8;
   return (
     <section class="page" data-page="cdr">
-      <header class="page-head">
-        <h1>{t('cdr.title')}</h1>
-        <div class="toolbar">
-          <DownloadLink
-            href={csv}
-            label={t('search.export_csv')}
-            testId="export-csv"
-            title={t('cdr.export_hint')}
-          />
-        </div>
-      </header>
-      <SearchForm
-        id="cdr"
-        fields={FIELDS}
-        values={values}
-        errors={fieldErrors}
-        busy={busy}
-        onChange={(name, value) => setValues((old) => ({ ...old, [name]: value }))}
-        onSubmit={() => load(searchQuery(values), 0)}
-        onReset={() => {
-          const fresh = defaults();
-          setValues(fresh);
-          load(searchQuery(fresh), 0);
-        }}
-      />
-      {error && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {error}
-        </div>
-      )}
+      <PageHead title={t('cdr.title')}>
+        <ExportCsv
+          path="/api/v1/cdr"
+          query={{ ...search.applied, timezone: browserTimeZone() }}
+          title={t('cdr.export_hint')}
+        />
+      </PageHead>
+      <SearchForm id="cdr" {...search.form} />
+      <Alert testId="load-error">{search.error}</Alert>
       <table class="grid">
         <thead>
           <tr>
@@ -240,20 +181,7 @@ export function Cdr() {
           </tr>
         </thead>
         <tbody>
-          {result === null && (
-            <tr>
-              <td colSpan={columns} class="empty">
-                {t('common.loading')}
-              </td>
-            </tr>
-          )}
-          {result !== null && items.length === 0 && (
-            <tr>
-              <td colSpan={columns} class="empty">
-                {t('cdr.none')}
-              </td>
-            </tr>
-          )}
+          <EmptyRow columns={columns} rows={result && items} emptyText={t('cdr.none')} />
           {items.map((row) => {
             const expanded = open.has(row.call_id);
             return (
@@ -294,14 +222,7 @@ export function Cdr() {
           })}
         </tbody>
       </table>
-      <Pager
-        offset={offset}
-        limit={PAGE_SIZE}
-        count={items.length}
-        more={result ? result.more : false}
-        busy={busy}
-        onPage={(at) => load(applied, at)}
-      />
+      <Pager {...search.pager} />
     </section>
   );
 }

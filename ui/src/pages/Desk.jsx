@@ -1,9 +1,11 @@
 // The start page of every role: who is logged in and, with an extension, his agent state.
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
 import { AgentActions } from '../components/AgentActions.jsx';
 import { errorMessage } from '../components/errors.js';
+import { Alert, PageHead } from '../components/Page.jsx';
 import { formatDateTime } from '../format.js';
+import { useRefresh } from '../hooks.js';
 import { t } from '../i18n/index.js';
 import { REFRESH_MS, StateBadge } from './Agents.jsx';
 
@@ -19,21 +21,11 @@ function OwnAgent({ extension }) {
       setError(errorMessage(err));
     }
   }, [extension]);
-  useEffect(() => {
-    load();
-    const timer = setInterval(() => {
-      if (!document.hidden) load();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  useRefresh(load, REFRESH_MS);
   return (
     <div class="panel" data-testid="own-agent">
       <h2>{t('desk.agent_title', { extension })}</h2>
-      {error && (
-        <div class="alert error" role="alert">
-          {error}
-        </div>
-      )}
+      <Alert>{error}</Alert>
       {agent && (
         <dl class="facts">
           <dt>{t('agents.state')}</dt>
@@ -63,9 +55,7 @@ function OwnAgent({ extension }) {
 export function Desk({ user }) {
   return (
     <section class="page" data-page="desk">
-      <header class="page-head">
-        <h1>{t('desk.title')}</h1>
-      </header>
+      <PageHead title={t('desk.title')} />
       <div class="cards">
         <div class="panel">
           <h2>{t('desk.account')}</h2>

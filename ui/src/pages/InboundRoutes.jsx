@@ -84,7 +84,7 @@ function routePage(targets) {
 }
 
 export function InboundRoutes({ user }) {
-  const [targets] = useTargets();
+  const targets = useTargets();
   const page = useMemo(() => routePage(targets), [targets]);
   return <CrudPage page={page} user={user} />;
 }

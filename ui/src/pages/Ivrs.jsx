@@ -15,9 +15,13 @@ import {
   splitDestination,
   useTargets,
 } from '../components/DestinationPicker.jsx';
+import { CrudPage } from '../components/CrudPage.jsx';
 import { ConfirmDialog } from '../components/Dialog.jsx';
 import { errorMessage } from '../components/errors.js';
 import { FieldError } from '../components/Form.jsx';
+import { Alert, PageHead } from '../components/Page.jsx';
+import { PlayerBar, promptAudioUrl } from '../components/Player.jsx';
+import { useSuggestions } from '../hooks.js';
 import { language, t } from '../i18n/index.js';
 import { navigate, useRoute } from '../router.js';
 
@@ -139,180 +143,54 @@ function playLanguage(prompt) {
 
 // --- the list -----------------------------------------------------------------------------
 
-function IvrList({ user }) {
-  const [items, setItems] = useState(null);
-  const [loadError, setLoadError] = useState(null);
-  const [filter, setFilter] = useState('');
-  const [deleting, setDeleting] = useState(null);
-  const [deleteError, setDeleteError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState(null);
-  const admin = user.role === 'admin';
-
-  const load = async () => {
-    try {
-      const data = await api('GET', '/api/v1/ivrs');
-      setItems(data.items);
-      setLoadError(null);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-      setItems([]);
-    }
-  };
-  useEffect(() => {
-    load();
-  }, []);
-
-  const remove = async () => {
-    setBusy(true);
-    setDeleteError(null);
-    try {
-      await api('DELETE', `/api/v1/ivrs/${seg(deleting.name)}`);
-      setMessage(t('crud.deleted', { what: t('ivrs.singular'), id: deleting.name }));
-      setDeleting(null);
-      load();
-    } catch (err) {
-      setDeleteError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  // which menus lead to each one (its parents), for the "sub-menu of" column
-  const parents = {};
-  for (const ivr of items || []) {
-    for (const name of childNames(toValues(ivr))) {
-      if (name !== ivr.name) (parents[name] = parents[name] || new Set()).add(ivr.name);
-    }
-  }
-  const needle = filter.trim().toLowerCase();
-  const shown = (items || []).filter(
-    (ivr) =>
-      !needle ||
-      [ivr.name, ivr.number || '', ivr.prompt].some((text) => text.toLowerCase().includes(needle)),
-  );
-  return (
-    <section class="page" data-page="ivrs">
-      <header class="page-head">
-        <h1>{t('ivrs.title')}</h1>
-        <div class="toolbar">
-          <input
-            type="search"
-            class="filter"
-            placeholder={t('common.filter')}
-            aria-label={t('common.filter')}
-            value={filter}
-            onInput={(event) => setFilter(event.currentTarget.value)}
-          />
-          <button type="button" onClick={load}>
-            {t('action.refresh')}
-          </button>
-          {admin && (
-            <button
-              type="button"
-              class="primary"
-              data-testid="create"
-              onClick={() => navigate('ivrs/+new')}
-            >
-              {t('action.create')}
-            </button>
-          )}
-        </div>
-      </header>
-      {message && (
-        <div class="alert ok" role="status">
-          {message}
-        </div>
-      )}
-      {loadError && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {loadError}
-        </div>
-      )}
-      <table class="grid">
-        <thead>
-          <tr>
-            <th>{t('ivrs.name')}</th>
-            <th>{t('ivrs.number')}</th>
-            <th>{t('ivrs.prompt')}</th>
-            <th>{t('ivrs.keys')}</th>
-            <th>{t('ivrs.timeout_branch')}</th>
-            <th>{t('ivrs.parents')}</th>
-            <th class="actions">{t('common.actions')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items === null && (
-            <tr>
-              <td colSpan={7} class="empty">
-                {t('common.loading')}
-              </td>
-            </tr>
-          )}
-          {items !== null && shown.length === 0 && (
-            <tr>
-              <td colSpan={7} class="empty">
-                {t('common.none')}
-              </td>
-            </tr>
-          )}
-          {shown.map((ivr) => (
-            <tr key={ivr.name} data-id={ivr.name}>
-              <td class="mono">{ivr.name}</td>
-              <td>{ivr.number || '—'}</td>
-              <td class="mono">{ivr.prompt}</td>
-              <td class="ivr-keys">
-                {Object.entries(ivr.keys).map(([key, dest]) => (
-                  <span class="key-summary" key={key}>
-                    <span class="key-badge small">{key}</span>
-                    {describeDestination(dest)}
-                  </span>
-                ))}
-                {Object.keys(ivr.keys).length === 0 && '—'}
-              </td>
-              <td>{describeDestination(ivr.timeout_destination, t('ivrs.hangup_default'))}</td>
-              <td>{parents[ivr.name] ? [...parents[ivr.name]].sort().join(', ') : '—'}</td>
-              <td class="actions">
-                <button
-                  type="button"
-                  class="link"
-                  onClick={() => navigate(`ivrs/${ivr.name}`)}
-                >
-                  {admin ? t('action.edit') : t('action.view')}
-                </button>
-                {admin && (
-                  <button
-                    type="button"
-                    class="link danger"
-                    onClick={() => {
-                      setDeleteError(null);
-                      setDeleting(ivr);
-                    }}
-                  >
-                    {t('action.delete')}
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {items !== null && items.length > 0 && (
-        <p class="count">{t('common.count', { shown: shown.length, total: items.length })}</p>
-      )}
-      {deleting && (
-        <ConfirmDialog
-          title={t('crud.delete_title', { what: t('ivrs.singular') })}
-          message={t('crud.delete_confirm', { what: t('ivrs.singular'), id: deleting.name })}
-          busy={busy}
-          error={deleteError}
-          onConfirm={remove}
-          onClose={() => setDeleting(null)}
-        />
-      )}
-    </section>
-  );
+/** The menus whose branches lead to `name` (its parents), for the "sub-menu of" column. */
+function parentsOf(name, ivrs) {
+  const parents = ivrs
+    .filter((ivr) => ivr.name !== name && childNames(toValues(ivr)).includes(name))
+    .map((ivr) => ivr.name);
+  return parents.length ? parents.sort().join(', ') : '—';
 }
+
+function KeySummary({ keys }) {
+  const entries = Object.entries(keys);
+  if (entries.length === 0) return '—';
+  return entries.map(([key, dest]) => (
+    <span class="key-summary" key={key}>
+      <span class="key-badge small">{key}</span>
+      {describeDestination(dest)}
+    </span>
+  ));
+}
+
+// the generic list; a menu opens in the tree editor (#/ivrs/NAME), not in a dialog
+const LIST_PAGE = {
+  id: 'ivrs',
+  title: 'ivrs.title',
+  singular: 'ivrs.singular',
+  endpoint: '/api/v1/ivrs',
+  idField: 'name',
+  canEdit: (user) => user.role === 'admin',
+  onCreate: () => navigate('ivrs/+new'),
+  onOpen: (ivr) => navigate(`ivrs/${ivr.name}`),
+  filterText: (ivr) => [ivr.name, ivr.number || '', ivr.prompt],
+  columns: [
+    { key: 'name', label: 'ivrs.name', cellClass: 'mono' },
+    { key: 'number', label: 'ivrs.number' },
+    { key: 'prompt', label: 'ivrs.prompt', cellClass: 'mono' },
+    {
+      key: 'keys',
+      label: 'ivrs.keys',
+      cellClass: 'ivr-keys',
+      render: (ivr) => <KeySummary keys={ivr.keys} />,
+    },
+    {
+      key: 'timeout_destination',
+      label: 'ivrs.timeout_branch',
+      render: (ivr) => describeDestination(ivr.timeout_destination, t('ivrs.hangup_default')),
+    },
+    { key: 'parents', label: 'ivrs.parents', render: (ivr, ivrs) => parentsOf(ivr.name, ivrs) },
+  ],
+};
 
 // --- the editor ---------------------------------------------------------------------------
 
@@ -517,6 +395,18 @@ function IvrNode({ ctx, id, uid, path, depth }) {
     if (opened.has(target)) repeated.add(branch);
     opened.add(target);
   }
+  const branchItem = (branch) => (
+    <Branch
+      key={branch}
+      ctx={ctx}
+      id={id}
+      uid={uid}
+      path={here}
+      depth={depth}
+      branch={branch}
+      repeated={repeated.has(branch)}
+    />
+  );
   const input = (name, label, props = {}) => (
     <div class="ivr-field" data-testid={`field-${name}`}>
       <label for={`${base}-${name}`}>{t(label)}</label>
@@ -595,18 +485,7 @@ function IvrNode({ ctx, id, uid, path, depth }) {
         {prompt('invalid_prompt', 'ivrs.invalid_prompt', false)}
       </div>
       <ul class="ivr-branches">
-        {shownKeys.map((branch) => (
-          <Branch
-            key={branch}
-            ctx={ctx}
-            id={id}
-            uid={uid}
-            path={here}
-            depth={depth}
-            branch={branch}
-            repeated={repeated.has(branch)}
-          />
-        ))}
+        {shownKeys.map(branchItem)}
         {unusedKeys.length > 0 && (
           <li class="ivr-branch unset add-keys" data-unused-keys={uid}>
             <div class="branch-line">
@@ -634,18 +513,7 @@ function IvrNode({ ctx, id, uid, path, depth }) {
             </div>
           </li>
         )}
-        {['timeout', 'invalid'].map((branch) => (
-          <Branch
-            key={branch}
-            ctx={ctx}
-            id={id}
-            uid={uid}
-            path={here}
-            depth={depth}
-            branch={branch}
-            repeated={repeated.has(branch)}
-          />
-        ))}
+        {['timeout', 'invalid'].map(branchItem)}
       </ul>
     </div>
   );
@@ -659,8 +527,7 @@ function IvrEditor({ name, user, notice: initialNotice, onCreated }) {
   const [drafts, setDrafts] = useState(null);
   const [rootId, setRootId] = useState(null);
   const [loadError, setLoadError] = useState(null);
-  const [prompts, setPrompts] = useState([]);
-  const [baseTargets] = useTargets();
+  const baseTargets = useTargets();
   const [expanded, setExpanded] = useState({});
   const [revealed, setRevealed] = useState({}); // `${uid}:${key}` of unused keys opened
   const [creatingAt, setCreatingAt] = useState(null);
@@ -671,10 +538,8 @@ function IvrEditor({ name, user, notice: initialNotice, onCreated }) {
   const [playing, setPlaying] = useState(null);
   const [leaving, setLeaving] = useState(false);
 
+  const prompts = useSuggestions('/api/v1/prompts');
   useEffect(() => {
-    api('GET', '/api/v1/prompts')
-      .then((data) => setPrompts(data.items))
-      .catch(() => {});
     api('GET', '/api/v1/ivrs')
       .then((data) => {
         const loaded = {};
@@ -856,66 +721,38 @@ function IvrEditor({ name, user, notice: initialNotice, onCreated }) {
     : t(readOnly ? 'ivrs.view_title' : 'ivrs.edit_title', { name });
   return (
     <section class="page" data-page="ivrs" data-editor={root ? root.values.name || '+new' : ''}>
-      <header class="page-head">
-        <h1>{title}</h1>
-        <div class="toolbar">
-          <button
-            type="button"
-            data-testid="back"
-            onClick={() => (dirty && !readOnly ? setLeaving(true) : back())}
-          >
-            {t('ivrs.back')}
+      <PageHead title={title}>
+        <button
+          type="button"
+          data-testid="back"
+          onClick={() => (dirty && !readOnly ? setLeaving(true) : back())}
+        >
+          {t('ivrs.back')}
+        </button>
+        {!readOnly && root && (
+          <button type="button" class="primary" data-testid="save-ivr" disabled={busy} onClick={save}>
+            {busy ? t('common.saving') : t('action.save')}
           </button>
-          {!readOnly && root && (
-            <button
-              type="button"
-              class="primary"
-              data-testid="save-ivr"
-              disabled={busy}
-              onClick={save}
-            >
-              {busy ? t('common.saving') : t('action.save')}
-            </button>
-          )}
-        </div>
-      </header>
+        )}
+      </PageHead>
       <p class="muted ivr-intro">{t('ivrs.intro')}</p>
-      {notice && (
-        <div class="alert ok" role="status">
-          {notice}
-        </div>
-      )}
+      <Alert kind="ok">{notice}</Alert>
       {summary.length > 0 && (
-        <div class="alert error" role="alert" data-testid="form-error">
+        <Alert testId="form-error">
           {summary.map((entry) => (
             <div key={entry.id}>{entry.text}</div>
           ))}
-        </div>
+        </Alert>
       )}
-      {loadError && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {loadError}
-        </div>
-      )}
+      <Alert testId="load-error">{loadError}</Alert>
       {playing && (
-        <div class="panel player-bar" data-testid="player">
-          <span>{t('ivrs.playing', { id: playing.id })}</span>
-          <audio
-            controls
-            autoplay
-            preload="auto"
-            data-prompt={playing.id}
-            src={`/api/v1/prompts/${seg(playing.id)}/audio?language=${playing.lang}`}
-          />
-          <button
-            type="button"
-            class="icon"
-            aria-label={t('action.close')}
-            onClick={() => setPlaying(null)}
-          >
-            ×
-          </button>
-        </div>
+        <PlayerBar
+          testId="player"
+          caption={t('ivrs.playing', { id: playing.id })}
+          src={promptAudioUrl(playing.id, playing.lang)}
+          audio={{ 'data-prompt': playing.id }}
+          onClose={() => setPlaying(null)}
+        />
       )}
       {!root && !loadError && <p class="muted">{t('common.loading')}</p>}
       {root && (
@@ -941,7 +778,7 @@ export function Ivrs({ user }) {
   const name = route.rest[0];
   // the message of a save that created a menu, for the editor it opens next
   const [flash, setFlash] = useState(null);
-  if (!name) return <IvrList key="list" user={user} />;
+  if (!name) return <CrudPage key="list" page={LIST_PAGE} user={user} />;
   const creating = name === '+new';
   return (
     <IvrEditor

@@ -2,42 +2,33 @@
 // date, user and action; pages; CSV export. Actions are the API's: login, login_failed,
 // logout, or "METHOD /api/v1/path/{template}" for a change.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
-import { splitError } from '../components/errors.js';
+import { Alert, EmptyRow, PageHead } from '../components/Page.jsx';
 import {
-  dayStart,
   daysAgo,
-  DownloadLink,
+  ExportCsv,
   localDate,
   Pager,
-  queryString,
   SearchForm,
+  useSearch,
 } from '../components/Search.jsx';
 import { formatDateTime } from '../format.js';
 import { has, t } from '../i18n/index.js';
 import { OPLOG_ACTIONS } from './options.js';
 
-export const PAGE_SIZE = 50;
+const PAGE_SIZE = 50;
 
-const FIELDS = [
-  { name: 'start', label: 'search.from', type: 'date' },
-  { name: 'end', label: 'search.to', type: 'date' },
-  { name: 'username', label: 'oplog.username', type: 'text' },
-  { name: 'action', label: 'oplog.action', type: 'text', list: 'oplog-actions' },
-];
-const FIELD_NAMES = FIELDS.map((field) => field.name);
+/** The search fields; the action field suggests `actions` ([{value, label}]). */
+function searchFields(actions) {
+  return [
+    { name: 'start', label: 'search.from', type: 'date' },
+    { name: 'end', label: 'search.to', type: 'date', lastDay: true },
+    { name: 'username', label: 'oplog.username', type: 'text' },
+    { name: 'action', label: 'oplog.action', type: 'text', suggestions: actions },
+  ];
+}
 
 function defaults() {
   return { start: daysAgo(6), end: localDate(), username: '', action: '' };
-}
-
-function searchQuery(values) {
-  return {
-    start: dayStart(values.start),
-    end: dayStart(values.end, 1),
-    username: values.username,
-    action: values.action,
-  };
 }
 
 /** login / logout / login_failed in words; a change as the API names it. */
@@ -61,84 +52,38 @@ function detailText(detail) {
 }
 
 export function OperationLog() {
-  const [values, setValues] = useState(defaults);
-  const [applied, setApplied] = useState(() => searchQuery(defaults()));
-  const [offset, setOffset] = useState(0);
-  const [result, setResult] = useState(null);
-  const [error, setError] = useState(null);
-  const [fieldErrors, setFieldErrors] = useState({});
-  const [busy, setBusy] = useState(false);
   const [seenActions, setSeenActions] = useState(() => new Set(OPLOG_ACTIONS));
-
-  const load = async (query, at) => {
-    setBusy(true);
-    try {
-      const data = await api(
-        'GET',
-        `/api/v1/operation-log${queryString({ ...query, limit: PAGE_SIZE, offset: at })}`,
-      );
-      setResult(data);
-      setApplied(query);
-      setOffset(at);
-      setError(null);
-      setFieldErrors({});
-      setSeenActions((old) => new Set([...old, ...data.items.map((item) => item.action)]));
-    } catch (err) {
-      const split = splitError(err, FIELD_NAMES);
-      setFieldErrors(split.fields);
-      setError(split.form);
-      setResult((old) => old || { items: [], total: 0 });
-    } finally {
-      setBusy(false);
-    }
-  };
+  // the action field suggests every action met so far, in words where it has some
+  const actions = [...seenActions].sort().map((action) => ({
+    value: action,
+    label: actionText(action) === action ? '' : actionText(action),
+  }));
+  const search = useSearch({
+    fields: searchFields(actions),
+    initial: defaults,
+    path: '/api/v1/operation-log',
+    pageSize: PAGE_SIZE,
+    empty: { items: [], total: 0 },
+  });
+  const { result } = search;
   useEffect(() => {
-    load(applied, 0);
-  }, []);
+    if (!result) return;
+    setSeenActions((old) => new Set([...old, ...result.items.map((item) => item.action)]));
+  }, [result]);
 
   const items = result ? result.items : [];
-  const csv = `/api/v1/operation-log${queryString({ ...applied, format: 'csv' })}`;
   const columns = 7;
   return (
     <section class="page" data-page="operation-log">
-      <header class="page-head">
-        <h1>{t('oplog.title')}</h1>
-        <div class="toolbar">
-          <DownloadLink
-            href={csv}
-            label={t('search.export_csv')}
-            testId="export-csv"
-            title={t('oplog.export_hint')}
-          />
-        </div>
-      </header>
-      <SearchForm
-        id="oplog"
-        fields={FIELDS}
-        values={values}
-        errors={fieldErrors}
-        busy={busy}
-        onChange={(name, value) => setValues((old) => ({ ...old, [name]: value }))}
-        onSubmit={() => load(searchQuery(values), 0)}
-        onReset={() => {
-          const fresh = defaults();
-          setValues(fresh);
-          load(searchQuery(fresh), 0);
-        }}
-      >
-        <datalist id="oplog-actions">
-          {[...seenActions].sort().map((action) => (
-            <option key={action} value={action}>
-              {actionText(action) === action ? '' : actionText(action)}
-            </option>
-          ))}
-        </datalist>
-      </SearchForm>
-      {error && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {error}
-        </div>
-      )}
+      <PageHead title={t('oplog.title')}>
+        <ExportCsv
+          path="/api/v1/operation-log"
+          query={search.applied}
+          title={t('oplog.export_hint')}
+        />
+      </PageHead>
+      <SearchForm id="oplog" {...search.form} />
+      <Alert testId="load-error">{search.error}</Alert>
       <table class="grid">
         <thead>
           <tr>
@@ -152,20 +97,7 @@ export function OperationLog() {
           </tr>
         </thead>
         <tbody>
-          {result === null && (
-            <tr>
-              <td colSpan={columns} class="empty">
-                {t('common.loading')}
-              </td>
-            </tr>
-          )}
-          {result !== null && items.length === 0 && (
-            <tr>
-              <td colSpan={columns} class="empty">
-                {t('oplog.none')}
-              </td>
-            </tr>
-          )}
+          <EmptyRow columns={columns} rows={result && items} emptyText={t('oplog.none')} />
           {items.map((entry) => (
             <tr key={entry.id} data-id={entry.id} data-action={entry.action}>
               <td class="nowrap">{formatDateTime(entry.time)}</td>
@@ -183,14 +115,7 @@ export function OperationLog() {
           ))}
         </tbody>
       </table>
-      <Pager
-        offset={offset}
-        limit={PAGE_SIZE}
-        count={items.length}
-        total={result ? result.total : 0}
-        busy={busy}
-        onPage={(at) => load(applied, at)}
-      />
+      <Pager {...search.pager} />
     </section>
   );
 }

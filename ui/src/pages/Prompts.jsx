@@ -1,89 +1,68 @@
-import { useCallback, useEffect, useState } from 'preact/hooks';
+// Voice prompts (语音提示): the system's and uploaded ones, each in one or more languages;
+// listen in the page, upload a WAV (admins), delete an upload (which brings back a system
+// prompt it replaced).
+import { useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
-import { ConfirmDialog } from '../components/Dialog.jsx';
-import { errorMessage, splitError } from '../components/errors.js';
-import { FieldError } from '../components/Form.jsx';
+import { ConfirmDialog, useConfirm } from '../components/Dialog.jsx';
+import { Field, FieldError, useServerErrors } from '../components/Form.jsx';
+import { Alert, EmptyRow, FilterInput, matchesFilter, PageHead } from '../components/Page.jsx';
+import { PlayerBar, promptAudioUrl } from '../components/Player.jsx';
 import { formatBytes, formatDateTime, formatDuration } from '../format.js';
+import { useList } from '../hooks.js';
 import { t } from '../i18n/index.js';
 
-const UPLOAD_FIELDS = ['id', 'language', 'file'];
+const ID_FIELD = { name: 'id', label: 'prompts.id', type: 'text', hint: 'prompts.id_hint' };
+const LANGUAGE_FIELD = {
+  name: 'language',
+  label: 'prompts.language',
+  type: 'select',
+  options: () => [
+    { value: '', label: t('prompts.language_all') },
+    { value: 'zh', label: t('prompts.language_zh') },
+    { value: 'en', label: t('prompts.language_en') },
+  ],
+};
 
 function UploadForm({ onUploaded }) {
   const [id, setId] = useState('');
   const [language, setLanguage] = useState('');
   const [file, setFile] = useState(null);
-  const [errors, setErrors] = useState({});
-  const [formError, setFormError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const [inputKey, setInputKey] = useState(0);
+  const { errors, formError, busy, run } = useServerErrors(['id', 'language', 'file']);
 
-  const submit = async (event) => {
+  const submit = (event) => {
     event.preventDefault();
-    setErrors({});
-    setFormError(null);
-    setBusy(true);
-    const form = new FormData();
-    form.append('id', id.trim());
-    if (language) form.append('language', language);
-    // sent without a file too: the server says it is required, next to the field
-    if (file) form.append('file', file, file.name);
-    try {
+    run(async () => {
+      const form = new FormData();
+      form.append('id', id.trim());
+      if (language) form.append('language', language);
+      // sent without a file too: the server says it is required, next to the field
+      if (file) form.append('file', file, file.name);
       const prompt = await api('POST', '/api/v1/prompts', form);
       setId('');
       setFile(null);
       setInputKey((key) => key + 1);
       onUploaded(prompt);
-    } catch (err) {
-      const split = splitError(err, UPLOAD_FIELDS);
-      setErrors(split.fields);
-      setFormError(split.form);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
+  const field = (spec, value, onChange) => (
+    <Field
+      field={spec}
+      idPrefix="prompt"
+      value={value}
+      error={errors[spec.name]}
+      disabled={busy}
+      onChange={onChange}
+    />
+  );
   return (
     <form class="panel upload" onSubmit={submit} novalidate data-testid="upload-form">
       <h2>{t('prompts.upload_title')}</h2>
-      {formError && (
-        <div class="alert error" role="alert" data-testid="form-error">
-          {formError}
-        </div>
-      )}
+      <Alert testId="form-error">{formError}</Alert>
       <div class="inline-fields">
-        <div class="field" data-testid="field-id">
-          <label for="prompt-id">{t('prompts.id')}</label>
-          <div class="control">
-            <input
-              id="prompt-id"
-              name="id"
-              type="text"
-              autoComplete="off"
-              value={id}
-              disabled={busy}
-              onInput={(event) => setId(event.currentTarget.value)}
-            />
-            <div class="hint">{t('prompts.id_hint')}</div>
-            <FieldError name="id" message={errors.id} />
-          </div>
-        </div>
-        <div class="field" data-testid="field-language">
-          <label for="prompt-language">{t('prompts.language')}</label>
-          <div class="control">
-            <select
-              id="prompt-language"
-              name="language"
-              value={language}
-              disabled={busy}
-              onChange={(event) => setLanguage(event.currentTarget.value)}
-            >
-              <option value="">{t('prompts.language_all')}</option>
-              <option value="zh">{t('prompts.language_zh')}</option>
-              <option value="en">{t('prompts.language_en')}</option>
-            </select>
-            <FieldError name="language" message={errors.language} />
-          </div>
-        </div>
+        {field(ID_FIELD, id, setId)}
+        {field(LANGUAGE_FIELD, language, setLanguage)}
         <div class="field" data-testid="field-file">
           <span class="label">{t('prompts.file')}</span>
           <div class="control">
@@ -121,103 +100,44 @@ function UploadForm({ onUploaded }) {
   );
 }
 
-/** One player for the page: a row's button loads its prompt here (nothing preloads). */
-function Player({ id, lang, onClose }) {
-  return (
-    <div class="panel player-bar" data-testid="player">
-      <span>{t('prompts.playing', { id, language: languageName(lang) })}</span>
-      <audio
-        controls
-        autoplay
-        preload="auto"
-        data-prompt={id}
-        data-language={lang}
-        src={`/api/v1/prompts/${seg(id)}/audio?language=${lang}`}
-      />
-      <button type="button" class="icon" aria-label={t('action.close')} onClick={onClose}>
-        ×
-      </button>
-    </div>
-  );
-}
-
 function languageName(code) {
   return code ? t(`prompts.language_${code}`) : t('prompts.language_all');
 }
 
 export function Prompts({ user }) {
-  const [prompts, setPrompts] = useState(null);
-  const [error, setError] = useState(null);
+  const { items: prompts, error, load } = useList('/api/v1/prompts');
   const [notice, setNotice] = useState(null);
-  const [deleting, setDeleting] = useState(null);
-  const [deleteError, setDeleteError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const [filter, setFilter] = useState('');
   const [playing, setPlaying] = useState(null);
   const [source, setSource] = useState('');
   const admin = user.role === 'admin';
-
-  const load = useCallback(async () => {
-    try {
-      const data = await api('GET', '/api/v1/prompts');
-      setPrompts(data.items);
-      setError(null);
-    } catch (err) {
-      setError(errorMessage(err));
-      setPrompts((old) => old || []);
-    }
-  }, []);
-  useEffect(() => {
+  const deletion = useConfirm(async (prompt) => {
+    await api('DELETE', `/api/v1/prompts/${seg(prompt.id)}`);
+    setNotice(t('prompts.deleted', { id: prompt.id }));
     load();
-  }, [load]);
+  });
 
-  const remove = async () => {
-    setBusy(true);
-    setDeleteError(null);
-    try {
-      await api('DELETE', `/api/v1/prompts/${seg(deleting.id)}`);
-      setNotice(t('prompts.deleted', { id: deleting.id }));
-      setDeleting(null);
-      load();
-    } catch (err) {
-      setDeleteError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const needle = filter.trim().toLowerCase();
   const shown = (prompts || []).filter(
-    (prompt) => (!needle || prompt.id.includes(needle)) && (!source || prompt.source === source),
+    (prompt) => matchesFilter(filter, [prompt.id]) && (!source || prompt.source === source),
   );
   return (
     <section class="page" data-page="prompts">
-      <header class="page-head">
-        <h1>{t('prompts.title')}</h1>
-        <div class="toolbar">
-          <select
-            aria-label={t('prompts.source')}
-            data-testid="source-filter"
-            value={source}
-            onChange={(event) => setSource(event.currentTarget.value)}
-          >
-            <option value="">{t('prompts.source_any')}</option>
-            <option value="upload">{t('prompts.source_upload')}</option>
-            <option value="system">{t('prompts.source_system')}</option>
-          </select>
-          <input
-            type="search"
-            class="filter"
-            placeholder={t('common.filter')}
-            aria-label={t('common.filter')}
-            value={filter}
-            onInput={(event) => setFilter(event.currentTarget.value)}
-          />
-          <button type="button" onClick={load}>
-            {t('action.refresh')}
-          </button>
-        </div>
-      </header>
+      <PageHead title={t('prompts.title')}>
+        <select
+          aria-label={t('prompts.source')}
+          data-testid="source-filter"
+          value={source}
+          onChange={(event) => setSource(event.currentTarget.value)}
+        >
+          <option value="">{t('prompts.source_any')}</option>
+          <option value="upload">{t('prompts.source_upload')}</option>
+          <option value="system">{t('prompts.source_system')}</option>
+        </select>
+        <FilterInput value={filter} onChange={setFilter} />
+        <button type="button" onClick={load}>
+          {t('action.refresh')}
+        </button>
+      </PageHead>
       {admin && (
         <UploadForm
           onUploaded={(prompt) => {
@@ -226,20 +146,14 @@ export function Prompts({ user }) {
           }}
         />
       )}
-      {notice && (
-        <div class="alert ok" role="status">
-          {notice}
-        </div>
-      )}
-      {error && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {error}
-        </div>
-      )}
+      <Alert kind="ok">{notice}</Alert>
+      <Alert testId="load-error">{error}</Alert>
       {playing && (
-        <Player
-          id={playing.id}
-          lang={playing.lang}
+        <PlayerBar
+          testId="player"
+          caption={t('prompts.playing', { id: playing.id, language: languageName(playing.lang) })}
+          src={promptAudioUrl(playing.id, playing.lang)}
+          audio={{ 'data-prompt': playing.id, 'data-language': playing.lang }}
           onClose={() => setPlaying(null)}
         />
       )}
@@ -257,20 +171,7 @@ export function Prompts({ user }) {
           </tr>
         </thead>
         <tbody>
-          {prompts === null && (
-            <tr>
-              <td colSpan={8} class="empty">
-                {t('common.loading')}
-              </td>
-            </tr>
-          )}
-          {prompts !== null && shown.length === 0 && (
-            <tr>
-              <td colSpan={8} class="empty">
-                {t('common.none')}
-              </td>
-            </tr>
-          )}
+          <EmptyRow columns={8} rows={prompts && shown} emptyText={t('common.none')} />
           {shown.map((prompt) => (
             <tr key={prompt.id} data-id={prompt.id}>
               <td class="mono">{prompt.id}</td>
@@ -300,14 +201,7 @@ export function Prompts({ user }) {
               </td>
               <td class="actions">
                 {admin && prompt.source === 'upload' && (
-                  <button
-                    type="button"
-                    class="link danger"
-                    onClick={() => {
-                      setDeleteError(null);
-                      setDeleting(prompt);
-                    }}
-                  >
+                  <button type="button" class="link danger" onClick={() => deletion.ask(prompt)}>
                     {prompt.system ? t('prompts.restore_system') : t('action.delete')}
                   </button>
                 )}
@@ -316,16 +210,14 @@ export function Prompts({ user }) {
           ))}
         </tbody>
       </table>
-      {deleting && (
+      {deletion.pending && (
         <ConfirmDialog
           title={t('prompts.delete_title')}
-          message={t(deleting.system ? 'prompts.restore_confirm' : 'prompts.delete_confirm', {
-            id: deleting.id,
-          })}
-          busy={busy}
-          error={deleteError}
-          onConfirm={remove}
-          onClose={() => setDeleting(null)}
+          message={t(
+            deletion.pending.system ? 'prompts.restore_confirm' : 'prompts.delete_confirm',
+            { id: deletion.pending.id },
+          )}
+          {...deletion.dialog}
         />
       )}
     </section>

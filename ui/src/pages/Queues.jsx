@@ -1,7 +1,9 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api } from '../api.js';
+// Call queues (呼叫队列): strategy, static members with penalties, timing, what happens when
+// nobody answers, announcements.
+import { useMemo } from 'preact/hooks';
 import { CrudPage } from '../components/CrudPage.jsx';
 import { MembersEditor, membersToJson } from '../components/MembersEditor.jsx';
+import { useSuggestions } from '../hooks.js';
 import { t } from '../i18n/index.js';
 import { choices, QUEUE_STRATEGIES, RECORDING_POLICIES } from './options.js';
 
@@ -139,18 +141,10 @@ function queuePage(extensions, prompts) {
 }
 
 export function Queues({ user }) {
-  const [extensions, setExtensions] = useState([]);
-  const [prompts, setPrompts] = useState([]);
-  useEffect(() => {
-    // Suggestions for the member and prompt fields; without them the fields still work.
-    if (user.role !== 'admin') return;
-    api('GET', '/api/v1/extensions')
-      .then((data) => setExtensions(data.items))
-      .catch(() => {});
-    api('GET', '/api/v1/prompts')
-      .then((data) => setPrompts(data.items))
-      .catch(() => {});
-  }, [user.role]);
+  // suggestions for the member and prompt fields (only an admin edits)
+  const admin = user.role === 'admin';
+  const extensions = useSuggestions(admin ? '/api/v1/extensions' : null);
+  const prompts = useSuggestions(admin ? '/api/v1/prompts' : null);
   const page = useMemo(() => queuePage(extensions, prompts), [extensions, prompts]);
   return <CrudPage page={page} user={user} />;
 }

@@ -1,80 +1,42 @@
 // Recordings (录音): search, play in the page, download one or many as a zip, notes (批注),
 // delete. The API decides who sees what: agents get the calls they took part in only.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, seg } from '../api.js';
-import { ConfirmDialog } from '../components/Dialog.jsx';
-import { errorMessage, splitError } from '../components/errors.js';
+import { ConfirmDialog, useConfirm } from '../components/Dialog.jsx';
+import { errorMessage } from '../components/errors.js';
 import { FieldError } from '../components/Form.jsx';
+import { Alert, EmptyRow, PageHead } from '../components/Page.jsx';
+import { PlayerBar, recordingAudioUrl } from '../components/Player.jsx';
 import {
-  dayStart,
   daysAgo,
   DownloadLink,
   localDate,
   Pager,
   queryString,
   SearchForm,
+  useSearch,
 } from '../components/Search.jsx';
 import { formatBytes, formatDateTime, formatDuration } from '../format.js';
 import { t } from '../i18n/index.js';
 
-export const PAGE_SIZE = 50;
-export const MAX_ARCHIVE = 500; // the API's limit for one zip
+const PAGE_SIZE = 50;
+const MAX_ARCHIVE = 500; // the API's limit for one zip
 
 const FIELDS = [
   { name: 'from', label: 'search.from', type: 'date' },
-  { name: 'to', label: 'search.to', type: 'date' },
+  { name: 'to', label: 'search.to', type: 'date', lastDay: true },
   { name: 'party', label: 'recordings.party', type: 'text', placeholder: '1001' },
   { name: 'agent', label: 'recordings.agent', type: 'text' },
   { name: 'queue', label: 'recordings.queue', type: 'text' },
   { name: 'text', label: 'recordings.note_text', type: 'text' },
 ];
-const FIELD_NAMES = FIELDS.map((field) => field.name);
 
 function defaults() {
   return { from: daysAgo(6), to: localDate(), party: '', agent: '', queue: '', text: '' };
 }
 
-/** The API's search parameters for the form values (dates: local days, `to` included). */
-export function searchQuery(values) {
-  return {
-    from: dayStart(values.from),
-    to: dayStart(values.to, 1),
-    party: values.party,
-    agent: values.agent,
-    queue: values.queue,
-    text: values.text,
-  };
-}
-
-function Player({ recording, onClose }) {
-  const audio = useRef(null);
-  useEffect(() => {
-    // the one <audio> of the page gets the new source: start it (autoplay covers the first)
-    const element = audio.current;
-    if (element && element.paused) element.play().catch(() => {});
-  }, [recording.id]);
-  return (
-    <div class="panel player-bar" data-testid="recording-player">
-      <span class="nowrap">
-        {t('recordings.playing', {
-          caller: recording.caller,
-          callee: recording.callee,
-          time: formatDateTime(recording.start),
-        })}
-      </span>
-      <audio
-        ref={audio}
-        controls
-        autoplay
-        preload="auto"
-        data-recording={recording.id}
-        src={recording.audio || `/api/v1/recordings/${seg(recording.id)}/audio`}
-      />
-      <button type="button" class="icon" aria-label={t('action.close')} onClick={onClose}>
-        ×
-      </button>
-    </div>
-  );
+function audioUrl(recording) {
+  return recording.audio || recordingAudioUrl(recording.id);
 }
 
 /** The note of a recording, edited in place by admins and supervisors. */
@@ -149,58 +111,19 @@ function NoteCell({ recording, editable, onSaved }) {
 }
 
 export function Recordings({ user }) {
-  const [values, setValues] = useState(defaults);
-  const [applied, setApplied] = useState(() => searchQuery(defaults()));
-  const [offset, setOffset] = useState(0);
-  const [result, setResult] = useState(null); // {items, total}
-  const [error, setError] = useState(null);
-  const [fieldErrors, setFieldErrors] = useState({});
-  const [busy, setBusy] = useState(false);
   const [selected, setSelected] = useState(() => new Set());
   const [playing, setPlaying] = useState(null);
-  const [deleting, setDeleting] = useState(null);
-  const [deleteError, setDeleteError] = useState(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
   const [notice, setNotice] = useState(null);
   const admin = user.role === 'admin';
   const annotate = admin || user.role === 'supervisor';
-
-  const load = async (query, at) => {
-    setBusy(true);
-    try {
-      const data = await api(
-        'GET',
-        `/api/v1/recordings${queryString({ ...query, limit: PAGE_SIZE, offset: at })}`,
-      );
-      setResult({ items: data.items, total: data.total });
-      setApplied(query);
-      setOffset(at);
-      setError(null);
-      setFieldErrors({});
-    } catch (err) {
-      const split = splitError(err, FIELD_NAMES);
-      setFieldErrors(split.fields);
-      setError(split.form);
-      setResult((old) => old || { items: [], total: 0 });
-    } finally {
-      setBusy(false);
-    }
-  };
-  useEffect(() => {
-    load(applied, 0);
-  }, []);
-
-  const search = () => {
-    setSelected(new Set());
-    setNotice(null);
-    load(searchQuery(values), 0);
-  };
-  const reset = () => {
-    const fresh = defaults();
-    setValues(fresh);
-    setSelected(new Set());
-    load(searchQuery(fresh), 0);
-  };
+  const search = useSearch({
+    fields: FIELDS,
+    initial: defaults,
+    path: '/api/v1/recordings',
+    pageSize: PAGE_SIZE,
+    empty: { items: [], total: 0 },
+  });
+  const { result, applied, offset } = search;
 
   const items = result ? result.items : [];
   const total = result ? result.total : 0;
@@ -223,31 +146,22 @@ export function Recordings({ user }) {
       return next;
     });
   const replace = (saved) =>
-    setResult((old) => ({
+    search.setResult((old) => ({
       ...old,
       items: old.items.map((item) => (item.id === saved.id ? saved : item)),
     }));
 
-  const remove = async () => {
-    setDeleteBusy(true);
-    setDeleteError(null);
-    try {
-      await api('DELETE', `/api/v1/recordings/${seg(deleting.id)}`);
-      setNotice(t('recordings.deleted', { id: deleting.id }));
-      if (playing && playing.id === deleting.id) setPlaying(null);
-      setSelected((old) => {
-        const next = new Set(old);
-        next.delete(deleting.id);
-        return next;
-      });
-      setDeleting(null);
-      load(applied, items.length === 1 && offset > 0 ? offset - PAGE_SIZE : offset);
-    } catch (err) {
-      setDeleteError(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
-    }
-  };
+  const deletion = useConfirm(async (recording) => {
+    await api('DELETE', `/api/v1/recordings/${seg(recording.id)}`);
+    setNotice(t('recordings.deleted', { id: recording.id }));
+    if (playing && playing.id === recording.id) setPlaying(null);
+    setSelected((old) => {
+      const next = new Set(old);
+      next.delete(recording.id);
+      return next;
+    });
+    search.load(applied, items.length === 1 && offset > 0 ? offset - PAGE_SIZE : offset);
+  });
 
   const selectedIds = [...selected];
   const archiveOfSelection = `/api/v1/recordings/archive${queryString({ id: selectedIds })}`;
@@ -255,30 +169,35 @@ export function Recordings({ user }) {
   const columns = 10;
   return (
     <section class="page" data-page="recordings">
-      <header class="page-head">
-        <h1>{t('recordings.title')}</h1>
-      </header>
+      <PageHead title={t('recordings.title')} />
       <SearchForm
         id="rec"
-        fields={FIELDS}
-        values={values}
-        errors={fieldErrors}
-        busy={busy}
-        onChange={(name, value) => setValues((old) => ({ ...old, [name]: value }))}
-        onSubmit={search}
-        onReset={reset}
+        {...search.form}
+        onSubmit={() => {
+          setSelected(new Set());
+          setNotice(null);
+          search.form.onSubmit();
+        }}
+        onReset={() => {
+          setSelected(new Set());
+          search.form.onReset();
+        }}
       />
-      {notice && (
-        <div class="alert ok" role="status">
-          {notice}
-        </div>
+      <Alert kind="ok">{notice}</Alert>
+      <Alert testId="load-error">{search.error}</Alert>
+      {playing && (
+        <PlayerBar
+          testId="recording-player"
+          caption={t('recordings.playing', {
+            caller: playing.caller,
+            callee: playing.callee,
+            time: formatDateTime(playing.start),
+          })}
+          src={audioUrl(playing)}
+          audio={{ 'data-recording': playing.id }}
+          onClose={() => setPlaying(null)}
+        />
       )}
-      {error && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {error}
-        </div>
-      )}
-      {playing && <Player recording={playing} onClose={() => setPlaying(null)} />}
       <div class="result-bar">
         <span class="muted" data-testid="result-total">
           {result ? t('recordings.found', { total }) : ''}
@@ -334,20 +253,7 @@ export function Recordings({ user }) {
           </tr>
         </thead>
         <tbody>
-          {result === null && (
-            <tr>
-              <td colSpan={columns} class="empty">
-                {t('common.loading')}
-              </td>
-            </tr>
-          )}
-          {result !== null && items.length === 0 && (
-            <tr>
-              <td colSpan={columns} class="empty">
-                {t('recordings.none')}
-              </td>
-            </tr>
-          )}
+          <EmptyRow columns={columns} rows={result && items} emptyText={t('recordings.none')} />
           {items.map((recording) => (
             <tr
               key={recording.id}
@@ -391,7 +297,7 @@ export function Recordings({ user }) {
                     </button>
                     <a
                       class="button small"
-                      href={recording.audio || `/api/v1/recordings/${seg(recording.id)}/audio`}
+                      href={audioUrl(recording)}
                       download
                       data-download={recording.id}
                     >
@@ -402,14 +308,7 @@ export function Recordings({ user }) {
                   <span class="badge subtle">{t('recordings.missing')}</span>
                 )}
                 {admin && (
-                  <button
-                    type="button"
-                    class="link danger"
-                    onClick={() => {
-                      setDeleteError(null);
-                      setDeleting(recording);
-                    }}
-                  >
+                  <button type="button" class="link danger" onClick={() => deletion.ask(recording)}>
                     {t('action.delete')}
                   </button>
                 )}
@@ -418,26 +317,16 @@ export function Recordings({ user }) {
           ))}
         </tbody>
       </table>
-      <Pager
-        offset={offset}
-        limit={PAGE_SIZE}
-        count={items.length}
-        total={total}
-        busy={busy}
-        onPage={(at) => load(applied, at)}
-      />
-      {deleting && (
+      <Pager {...search.pager} />
+      {deletion.pending && (
         <ConfirmDialog
           title={t('recordings.delete_title')}
           message={t('recordings.delete_confirm', {
-            caller: deleting.caller,
-            callee: deleting.callee,
-            time: formatDateTime(deleting.start),
+            caller: deletion.pending.caller,
+            callee: deletion.pending.callee,
+            time: formatDateTime(deletion.pending.start),
           })}
-          busy={deleteBusy}
-          error={deleteError}
-          onConfirm={remove}
-          onClose={() => setDeleting(null)}
+          {...deletion.dialog}
         />
       )}
     </section>

@@ -2,18 +2,20 @@
 // browser's time zone. The table shows the API's columns under the API's own labels (it names
 // them in Chinese and English); the chart: answered / abandoned / other missed calls and the
 // answer rate. CSV export of the same report with headers in the console's language.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { splitError } from '../components/errors.js';
+import { Alert, EmptyRow, PageHead } from '../components/Page.jsx';
 import { ReportChart } from '../components/ReportChart.jsx';
 import {
   browserTimeZone,
-  DownloadLink,
+  ExportCsv,
   firstOfMonth,
   localDate,
   queryString,
   SearchForm,
+  useSearch,
 } from '../components/Search.jsx';
+import { useSuggestions } from '../hooks.js';
 import { language, t } from '../i18n/index.js';
 import { REPORT_GROUPS, REPORT_PERIODS } from './options.js';
 
@@ -38,7 +40,6 @@ const MAIN_COLUMNS = new Set([
   'voicemail',
   'satisfaction_rate',
 ]);
-const FIELD_NAMES = ['period', 'group', 'start', 'end', 'queue', 'agent']; // timezone: on top
 
 function defaults(user) {
   return {
@@ -64,7 +65,7 @@ function reportQuery(values) {
 }
 
 /** A cell of a metric column: counts as they are, rates in per cent, seconds with a unit. */
-export function formatMetric(value, type) {
+function formatMetric(value, type) {
   if (value === null || value === undefined) return '—';
   if (type === 'rate') return `${(value * 100).toFixed(1)}%`;
   if (type === 'seconds') return (Math.round(value * 10) / 10).toLocaleString(language());
@@ -81,7 +82,7 @@ function periodText(row) {
 }
 
 /** The chart's points: one per bucket in total; one per queue or agent otherwise. */
-export function chartPoints(report) {
+function chartPoints(report) {
   const points = new Map();
   for (const row of report.rows) {
     const id = report.group === 'total' ? row.bucket : row.key;
@@ -97,55 +98,19 @@ export function chartPoints(report) {
   return [...points.values()];
 }
 
+/** Suggestions for the queue / agent filters; none for a role that may not list them. */
 function useNumbers(path) {
-  // suggestions for the queue / agent filters; a role that may not list them gets none
-  const [numbers, setNumbers] = useState([]);
-  useEffect(() => {
-    if (!path) return;
-    api('GET', path)
-      .then((data) =>
-        setNumbers(
-          (data.items || []).map((item) => ({
-            value: item.number || item.extension,
-            name: item.name || '',
-          })),
-        ),
-      )
-      .catch(() => setNumbers([]));
-  }, [path]);
-  return numbers;
+  return useSuggestions(path).map((item) => ({
+    value: item.number || item.extension,
+    label: item.name || '',
+  }));
 }
 
 export function Reports({ user, lang }) {
-  const [values, setValues] = useState(() => defaults(user));
-  const [report, setReport] = useState(null);
-  const [applied, setApplied] = useState(null);
-  const [error, setError] = useState(null);
-  const [fieldErrors, setFieldErrors] = useState({});
-  const [busy, setBusy] = useState(false);
   const [allColumns, setAllColumns] = useState(false);
   const staff = user.role !== 'agent';
   const queues = useNumbers(staff ? '/api/v1/queues' : null);
   const agents = useNumbers(staff ? '/api/v1/agents' : null);
-
-  const load = async (query) => {
-    setBusy(true);
-    try {
-      setReport(await api('GET', `/api/v1/reports${queryString(query)}`));
-      setApplied(query);
-      setError(null);
-      setFieldErrors({});
-    } catch (err) {
-      const split = splitError(err, FIELD_NAMES);
-      setFieldErrors(split.fields);
-      setError(split.form);
-    } finally {
-      setBusy(false);
-    }
-  };
-  useEffect(() => {
-    load(reportQuery(values));
-  }, []);
 
   const fields = [
     {
@@ -167,16 +132,24 @@ export function Reports({ user, lang }) {
       label: 'reports.queues',
       type: 'text',
       placeholder: t('reports.numbers_placeholder'),
-      list: 'report-queues',
+      suggestions: queues,
     },
     {
       name: 'agent',
       label: 'reports.agents',
       type: 'text',
       placeholder: t('reports.numbers_placeholder'),
-      list: 'report-agents',
+      suggestions: agents,
     },
   ];
+  // the timezone is not a field: an error about it goes on top
+  const search = useSearch({
+    fields,
+    initial: () => defaults(user),
+    toQuery: reportQuery,
+    fetchPage: (query) => api('GET', `/api/v1/reports${queryString(query)}`),
+  });
+  const report = search.result;
 
   const shown = report
     ? report.columns.filter(
@@ -192,61 +165,23 @@ export function Reports({ user, lang }) {
     if (column.name === 'key' || column.name === 'name') return row[column.name] || '—';
     return formatMetric(row[column.name], column.type);
   };
-  const csv = applied
-    ? `/api/v1/reports${queryString({ ...applied, format: 'csv', lang: lang === 'en' ? 'en' : 'zh' })}`
-    : '';
   const numeric = (column) => ['count', 'seconds', 'rate'].includes(column.type);
 
   return (
     <section class="page" data-page="reports">
-      <header class="page-head">
-        <h1>{t('reports.title')}</h1>
-        <div class="toolbar">
-          <span class="muted" data-testid="report-timezone">
-            {report ? t('reports.timezone', { zone: report.timezone }) : ''}
-          </span>
-          <DownloadLink
-            href={csv}
-            label={t('search.export_csv')}
-            testId="export-csv"
-            disabled={!applied}
-          />
-        </div>
-      </header>
-      <SearchForm
-        id="report"
-        fields={fields}
-        values={values}
-        errors={fieldErrors}
-        busy={busy}
-        onChange={(name, value) => setValues((old) => ({ ...old, [name]: value }))}
-        onSubmit={() => load(reportQuery(values))}
-        onReset={() => {
-          const fresh = defaults(user);
-          setValues(fresh);
-          load(reportQuery(fresh));
-        }}
-      >
-        <datalist id="report-queues">
-          {queues.map((item) => (
-            <option key={item.value} value={item.value}>
-              {item.name}
-            </option>
-          ))}
-        </datalist>
-        <datalist id="report-agents">
-          {agents.map((item) => (
-            <option key={item.value} value={item.value}>
-              {item.name}
-            </option>
-          ))}
-        </datalist>
-      </SearchForm>
-      {error && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {error}
-        </div>
-      )}
+      <PageHead title={t('reports.title')}>
+        <span class="muted" data-testid="report-timezone">
+          {report ? t('reports.timezone', { zone: report.timezone }) : ''}
+        </span>
+        {/* the CSV of the report shown, with its headers in the console's language */}
+        <ExportCsv
+          path="/api/v1/reports"
+          query={{ ...search.applied, lang: lang === 'en' ? 'en' : 'zh' }}
+          disabled={!report}
+        />
+      </PageHead>
+      <SearchForm id="report" {...search.form} />
+      <Alert testId="load-error">{search.error}</Alert>
       {report && report.rows.length > 0 && (
         <div class="panel">
           <h2>
@@ -287,18 +222,12 @@ export function Reports({ user, lang }) {
             </tr>
           </thead>
           <tbody>
-            {report === null && (
-              <tr>
-                <td class="empty">{busy ? t('common.loading') : t('common.none')}</td>
-              </tr>
-            )}
-            {report !== null && report.rows.length === 0 && (
-              <tr>
-                <td colSpan={shown.length} class="empty">
-                  {t('reports.none')}
-                </td>
-              </tr>
-            )}
+            <EmptyRow
+              columns={shown.length}
+              rows={report && report.rows}
+              loading={!report && search.busy}
+              emptyText={t('reports.none')}
+            />
             {(report ? report.rows : []).map((row) => (
               <tr key={`${row.bucket}:${row.key}`} data-bucket={row.bucket} data-key={row.key ?? ''}>
                 {shown.map((column) => (

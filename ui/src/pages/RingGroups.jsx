@@ -7,17 +7,12 @@ import {
   destinationField,
   useTargets,
 } from '../components/DestinationPicker.jsx';
+import { ListEditor } from '../components/ListEditor.jsx';
 import { t } from '../i18n/index.js';
 import { choices, RING_GROUP_STRATEGIES } from './options.js';
 
 /** Members in ringing order: one extension per row, moved up or down. */
 function MemberList({ value, onChange, disabled, id, extensions }) {
-  const members = value || [];
-  const move = (index, step) => {
-    const next = [...members];
-    [next[index], next[index + step]] = [next[index + step], next[index]];
-    onChange(next);
-  };
   // extensions: [{value, label}] (loadTargets); a member no list holds is shown as it is
   const choicesFor = (current) =>
     current && !extensions.some((ext) => ext.value === current)
@@ -25,93 +20,40 @@ function MemberList({ value, onChange, disabled, id, extensions }) {
       : extensions;
   return (
     <div class="members" id={id}>
-      <table class="grid compact">
-        <thead>
-          <tr>
-            <th class="num">#</th>
-            <th>{t('ring_groups.member')}</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {members.length === 0 && (
-            <tr>
-              <td colSpan={3} class="empty">
-                {t('ring_groups.no_members')}
-              </td>
-            </tr>
-          )}
-          {members.map((member, index) => (
-            <tr key={index} data-member={index}>
-              <td class="num">{index + 1}</td>
-              <td>
-                <select
-                  name={`member-${index}`}
-                  aria-label={t('ring_groups.member')}
-                  value={member}
-                  disabled={disabled}
-                  onChange={(event) =>
-                    onChange(members.map((m, i) => (i === index ? event.currentTarget.value : m)))
-                  }
-                >
-                  {!member && <option value="">{t('dest.choose_target')}</option>}
-                  {choicesFor(member).map((ext) => (
-                    <option key={ext.value} value={ext.value}>
-                      {ext.label}
-                    </option>
-                  ))}
-                </select>
-              </td>
-              <td class="actions">
-                {!disabled && (
-                  <span class="buttons">
-                    <button
-                      type="button"
-                      class="small"
-                      aria-label={t('ring_groups.move_up')}
-                      title={t('ring_groups.move_up')}
-                      disabled={index === 0}
-                      onClick={() => move(index, -1)}
-                    >
-                      ↑
-                    </button>
-                    <button
-                      type="button"
-                      class="small"
-                      aria-label={t('ring_groups.move_down')}
-                      title={t('ring_groups.move_down')}
-                      disabled={index === members.length - 1}
-                      onClick={() => move(index, 1)}
-                    >
-                      ↓
-                    </button>
-                    <button
-                      type="button"
-                      class="link danger"
-                      onClick={() => onChange(members.filter((_, i) => i !== index))}
-                    >
-                      {t('action.remove')}
-                    </button>
-                  </span>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {!disabled && (
-        <button
-          type="button"
-          data-testid="add-member"
-          onClick={() => {
-            const used = new Set(members);
-            const free = extensions.find((ext) => !used.has(ext.value));
-            onChange([...members, free ? free.value : '']);
-          }}
-        >
-          {t('ring_groups.add_member')}
-        </button>
-      )}
+      <ListEditor
+        items={value}
+        onChange={onChange}
+        disabled={disabled}
+        ordered
+        headers={[t('ring_groups.member')]}
+        emptyText={t('ring_groups.no_members')}
+        rowName="member"
+        cells={(member, index, replace) => (
+          <td>
+            <select
+              name={`member-${index}`}
+              aria-label={t('ring_groups.member')}
+              value={member}
+              disabled={disabled}
+              onChange={(event) => replace(event.currentTarget.value)}
+            >
+              {!member && <option value="">{t('dest.choose_target')}</option>}
+              {choicesFor(member).map((ext) => (
+                <option key={ext.value} value={ext.value}>
+                  {ext.label}
+                </option>
+              ))}
+            </select>
+          </td>
+        )}
+        newItem={(members) => {
+          const used = new Set(members);
+          const free = extensions.find((ext) => !used.has(ext.value));
+          return free ? free.value : '';
+        }}
+        addLabel={t('ring_groups.add_member')}
+        addTestId="add-member"
+      />
     </div>
   );
 }
@@ -189,7 +131,7 @@ function ringGroupPage(targets) {
 }
 
 export function RingGroups({ user }) {
-  const [targets] = useTargets();
+  const targets = useTargets();
   const page = useMemo(() => ringGroupPage(targets), [targets]);
   return <CrudPage page={page} user={user} />;
 }

@@ -6,13 +6,15 @@ import { api } from '../api.js';
 import { ConfirmDialog } from '../components/Dialog.jsx';
 import { errorMessage } from '../components/errors.js';
 import { FieldError } from '../components/Form.jsx';
+import { Alert, EmptyRow, PageHead } from '../components/Page.jsx';
 import { formatBytes, formatDateTime, formatDuration } from '../format.js';
+import { useRefresh } from '../hooks.js';
 import { t } from '../i18n/index.js';
 
-export const STATUS_REFRESH_MS = 5000;
+const STATUS_REFRESH_MS = 5000;
 
 /** 93784 s -> "1 天 2:03:04" / "1 d 2:03:04". */
-export function formatUptime(seconds) {
+function formatUptime(seconds) {
   if (seconds === null || seconds === undefined) return '—';
   const days = Math.floor(seconds / 86400);
   const rest = formatDuration(seconds - days * 86400);
@@ -30,11 +32,7 @@ function Info() {
   return (
     <div class="panel" data-testid="system-info">
       <h2>{t('system.info_title')}</h2>
-      {error && (
-        <div class="alert error" role="alert" data-testid="load-error">
-          {error}
-        </div>
-      )}
+      <Alert testId="load-error">{error}</Alert>
       {!info && !error && <p class="muted">{t('common.loading')}</p>}
       {info && (
         <>
@@ -62,13 +60,7 @@ function Info() {
               </tr>
             </thead>
             <tbody>
-              {info.interfaces.length === 0 && (
-                <tr>
-                  <td colSpan={4} class="empty">
-                    {t('system.no_interfaces')}
-                  </td>
-                </tr>
-              )}
+              <EmptyRow columns={4} rows={info.interfaces} emptyText={t('system.no_interfaces')} />
               {info.interfaces.map((link) => (
                 <tr key={link.name} data-id={link.name}>
                   <td class="mono">{link.name}</td>
@@ -113,22 +105,12 @@ function Status({ paused }) {
       setError(errorMessage(err));
     }
   }, []);
-  useEffect(() => {
-    load();
-    const timer = setInterval(() => {
-      if (!document.hidden) load();
-    }, STATUS_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  useRefresh(load, STATUS_REFRESH_MS);
   const media = (status && status.media) || {};
   return (
     <div class="panel" data-testid="system-status">
       <h2>{t('system.status_title')}</h2>
-      {error && (
-        <div class="alert error" role="alert">
-          {error}
-        </div>
-      )}
+      <Alert>{error}</Alert>
       <div class="figures">
         <Figure
           name="registrations"
@@ -143,11 +125,7 @@ function Status({ paused }) {
           value={typeof media.load === 'number' ? `${Math.round(media.load * 100)}%` : null}
         />
       </div>
-      {media.overloaded && (
-        <div class="alert error" role="alert">
-          {t('system.overloaded')}
-        </div>
-      )}
+      <Alert>{media.overloaded && t('system.overloaded')}</Alert>
       <p class="muted" data-testid="status-updated">
         {updated ? t('system.updated', { time: formatDateTime(updated) }) : ''}
       </p>
@@ -234,11 +212,7 @@ function Backup({ paused, onSessionEnded }) {
         </button>
       </div>
       <FieldError name="file" message={fileError} />
-      {error && !confirming && (
-        <div class="alert error" role="alert" data-testid="restore-error">
-          {error}
-        </div>
-      )}
+      <Alert testId="restore-error">{!confirming && error}</Alert>
       {confirming && (
         <ConfirmDialog
           title={t('system.restore_title')}
@@ -258,9 +232,7 @@ export function System({ onSessionEnded }) {
   const paused = useRef(false);
   return (
     <section class="page" data-page="system">
-      <header class="page-head">
-        <h1>{t('system.title')}</h1>
-      </header>
+      <PageHead title={t('system.title')} />
       <div class="system-grid">
         <Info />
         <div class="system-side">

@@ -1,9 +1,9 @@
 // Users of the console (用户, admin only): role, password (write-only), the extension the user
 // works at, language, the queues a supervisor leads and how much of callers' numbers he sees.
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { useMemo } from 'preact/hooks';
 import { CrudPage } from '../components/CrudPage.jsx';
 import { valuesFromRecord } from '../components/Form.jsx';
+import { useSuggestions } from '../hooks.js';
 import { LANGUAGES, t } from '../i18n/index.js';
 import { choices, MASKINGS, ROLES } from './options.js';
 
@@ -156,17 +156,9 @@ function userPage(extensions, queues) {
 }
 
 export function Users({ user }) {
-  const [extensions, setExtensions] = useState([]);
-  const [queues, setQueues] = useState([]);
-  useEffect(() => {
-    if (user.role !== 'admin') return;
-    api('GET', '/api/v1/extensions')
-      .then((data) => setExtensions(data.items))
-      .catch(() => {});
-    api('GET', '/api/v1/queues')
-      .then((data) => setQueues(data.items))
-      .catch(() => {});
-  }, [user.role]);
+  const admin = user.role === 'admin';
+  const extensions = useSuggestions(admin ? '/api/v1/extensions' : null);
+  const queues = useSuggestions(admin ? '/api/v1/queues' : null);
   const page = useMemo(() => userPage(extensions, queues), [extensions, queues]);
   return <CrudPage page={page} user={user} />;
 }

@@ -26,7 +26,7 @@ const MANAGERS = ['admin', 'supervisor'];
 const ADMIN = ['admin'];
 
 // group: a navigation heading (dictionary key `nav.group.<group>`)
-export const PAGES = [
+const PAGES = [
   { id: 'desk', label: 'nav.desk', group: 'general', roles: ALL, component: Desk },
   { id: 'agents', label: 'nav.agents', group: 'callcenter', roles: MANAGERS, component: Agents },
   { id: 'queues', label: 'nav.queues', group: 'callcenter', roles: MANAGERS, component: Queues },
