@@ -27,6 +27,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,6 +46,9 @@ from .rtp import RtpPacket, RtpParseError, is_rtcp
 from .sockets import bind_pair
 from .stream import DtmfReceived, RtpStream
 from .tones import ToneGenerator, TonePlan
+
+if TYPE_CHECKING:
+    from .webrtc import WebRtcEndpoint, WebRtcSettings
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,10 @@ class EndpointCounters:
 
 class Endpoint:
     """One RTP leg: its sockets, its SDP negotiation and, once agreed, its stream."""
+
+    # An RTP leg on a port pair of the range, whose payloads a bridge may forward undecoded.
+    # False for legs that carry audio another way (webrtc.WebRtcEndpoint: aiortc's sockets).
+    plain_rtp = True
 
     def __init__(self, engine: MediaEngine, endpoint_id: int, local_ip: str, port: int):
         self.id = endpoint_id
@@ -290,6 +298,8 @@ class MediaEngine:
         self.ticks = 0
         self.late_ticks = 0
         self.load = LoadGauge()
+        self.webrtc_settings: WebRtcSettings | None = None  # None: webrtc.WebRtcSettings()
+        self.closing: set[asyncio.Task] = set()  # WebRTC endpoints closing (aiortc is async)
 
     @staticmethod
     def now() -> float:
@@ -301,7 +311,7 @@ class MediaEngine:
         if self.load.overloaded:
             raise MediaOverloaded(f"media thread busy ({self.load.load:.0%} of a core)")
         port, rtp_sock, rtcp_sock = await bind_pair(self.bind_ip, self.allocator)
-        endpoint = Endpoint(self, next(self._ids), local_ip, port)
+        endpoint = Endpoint(self, self.next_endpoint_id(), local_ip, port)
         loop = asyncio.get_running_loop()
         try:
             _, endpoint.rtp = await loop.create_datagram_endpoint(
@@ -315,9 +325,34 @@ class MediaEngine:
             rtcp_sock.close()
             self.allocator.release(port)
             raise
+        self.add_endpoint(endpoint)
+        return endpoint
+
+    async def create_webrtc_endpoint(
+        self, offer_sdp: bytes | str, local_ip: str | None = None
+    ) -> tuple[WebRtcEndpoint, bytes]:
+        """A browser's leg (ICE, DTLS-SRTP, Opus/G.711 by aiortc) and pbxd's answer to its
+        offer; see webrtc.py. Raises WebRtcOfferRejected (488), WebRtcUnavailable (503)."""
+        from .webrtc import create_webrtc_endpoint
+
+        return await create_webrtc_endpoint(self, offer_sdp, local_ip)
+
+    async def create_webrtc_offer(
+        self, local_ip: str | None = None
+    ) -> tuple[WebRtcEndpoint, bytes]:
+        """pbxd calls a browser: a WebRTC endpoint and pbxd's offer; the browser's answer
+        goes to `endpoint.accept_answer(sdp)`. See webrtc.py."""
+        from .webrtc import create_webrtc_offer
+
+        return await create_webrtc_offer(self, local_ip)
+
+    def next_endpoint_id(self) -> int:
+        return next(self._ids)
+
+    def add_endpoint(self, endpoint: Endpoint) -> None:
+        """Start ticking a new endpoint (made by create_endpoint or a WebRTC answer)."""
         self.endpoints[endpoint.id] = endpoint
         self._ensure_ticking()
-        return endpoint
 
     def bridge(self, members: list[Endpoint], matrix: Mapping | None = None) -> Bridge:
         for member in members:
@@ -432,7 +467,8 @@ class MediaEngine:
         self.unbridge(endpoint)
         endpoint.close()
         self.endpoints.pop(endpoint.id, None)
-        self.allocator.release(endpoint.local_port)
+        if endpoint.plain_rtp:
+            self.allocator.release(endpoint.local_port)
 
     def close(self) -> None:
         for endpoint in list(self.endpoints.values()):
@@ -451,7 +487,10 @@ class MediaEngine:
         bridge.fast_path = (
             len(a_b) == 2
             and not bridge.recorders
-            and all(m.stream is not None and m.player is None and m.inband is None for m in a_b)
+            and all(
+                m.plain_rtp and m.stream is not None and m.player is None and m.inband is None
+                for m in a_b
+            )
             and a_b[0].stream.codec == a_b[1].stream.codec  # type: ignore[union-attr]
         )
 
