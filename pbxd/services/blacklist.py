@@ -35,7 +35,7 @@ from .clock import Clock, utc_now
 from .configbase import Listeners, require_choice
 from .errors import Conflict, NotFound, ValidationError
 from .recordings import is_row_id
-from .validation import require_text
+from .validation import require_changes, require_known_fields, require_text
 
 log = logging.getLogger(__name__)
 
@@ -96,14 +96,6 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_fields(data: Any) -> None:
-    if not isinstance(data, Mapping):
-        raise ValidationError("expected an object")
-    for name in data:
-        if name not in FIELDS:
-            raise ValidationError(f"{name}: unknown field", field=name)
-
-
 class BlacklistService:
     """Loop thread only (the in-memory table and counters are not locked)."""
 
@@ -123,7 +115,7 @@ class BlacklistService:
         return self._view(self._row(entry_id))
 
     def create(self, data: Mapping[str, Any]) -> BlacklistView:
-        _check_fields(data)
+        require_known_fields(data, FIELDS)
         if "number" not in data:
             raise ValidationError("number: required", field="number")
         values = _clean({"direction": BlockDirection.BOTH.value, "note": "", **data})
@@ -137,9 +129,7 @@ class BlacklistService:
         return self._view(row)
 
     def update(self, entry_id: int, changes: Mapping[str, Any]) -> BlacklistView:
-        _check_fields(changes)
-        if not changes:
-            raise ValidationError("give at least one field to change")
+        require_changes(changes, FIELDS)
         try:
             with db.atomic():
                 row = self._row(entry_id)

@@ -20,7 +20,7 @@ from ..callcenter.destinations import DestinationError, parse_destination
 from ..db import db
 from .clock import Clock, utc_now
 from .errors import Conflict, NotFound, ValidationError
-from .validation import require_int, require_text
+from .validation import require_int, require_known_fields, require_text
 
 if TYPE_CHECKING:  # dialplan.py imports this module
     from .dialplan import DialPlan
@@ -188,7 +188,7 @@ class ConfigService(Generic[ViewT]):
         return self._view(self._values(self._row(key)))
 
     def create(self, data: Mapping[str, Any]) -> ViewT:
-        self._check_fields(data)
+        require_known_fields(data, self.defaults)
         missing = [n for n, d in self.defaults.items() if d is REQUIRED and n not in data]
         if missing:
             raise ValidationError(f"{missing[0]}: required", field=missing[0])
@@ -214,7 +214,7 @@ class ConfigService(Generic[ViewT]):
         """Change the fields given; the others stay as they are."""
         if not changes:
             raise ValidationError("give at least one field to change")
-        self._check_fields(changes)
+        require_known_fields(changes, self.defaults)
         for name in sorted(self.fixed & set(changes)):
             raise ValidationError(
                 f"{name}: cannot be changed; delete the {self.kind} and create it anew",
@@ -262,13 +262,6 @@ class ConfigService(Generic[ViewT]):
             self._listeners.notify(self.kind, key, False)
 
     # helpers
-
-    def _check_fields(self, data: Mapping[str, Any]) -> None:
-        if not isinstance(data, Mapping):
-            raise ValidationError("expected an object")
-        for name in data:
-            if name not in self.defaults:
-                raise ValidationError(f"{name}: unknown field", field=name)
 
     def _row(self, key: str | int) -> Model:
         row = self._find(key)

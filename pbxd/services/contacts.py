@@ -24,7 +24,7 @@ from ..db.models import Conference, Contact, Extension, InboundRoute, Ivr, Queue
 from .clock import Clock, utc_now
 from .errors import Conflict, NotFound, ValidationError
 from .recordings import is_row_id
-from .validation import require_int, require_text
+from .validation import require_changes, require_int, require_known_fields, require_text
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,6 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_fields(data: Any) -> None:
-    if not isinstance(data, Mapping):
-        raise ValidationError("expected an object")
-    for name in data:
-        if name not in FIELDS:
-            raise ValidationError(f"{name}: unknown field", field=name)
-
-
 def _view(row: Contact) -> ContactView:
     return ContactView(
         id=row.id,
@@ -113,7 +105,7 @@ class ContactService:
         self._clock = clock
 
     def create(self, data: Mapping[str, Any]) -> ContactView:
-        _check_fields(data)
+        require_known_fields(data, FIELDS)
         for name in ("number", "name"):
             if name not in data:
                 raise ValidationError(f"{name}: required", field=name)
@@ -154,9 +146,7 @@ class ContactService:
 
     def update(self, contact_id: int, changes: Mapping[str, Any]) -> ContactView:
         """Change the fields given; the others stay."""
-        _check_fields(changes)
-        if not changes:
-            raise ValidationError("give at least one field to change")
+        require_changes(changes, FIELDS)
         try:
             with db.atomic():
                 row = self._row(contact_id)

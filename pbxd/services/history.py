@@ -100,6 +100,15 @@ class SurveyReason(StrEnum):
     OTHER = "other"
 
 
+def require_survey(
+    survey: object, reason: object
+) -> tuple[SurveyResult | None, SurveyReason | None]:
+    """A survey's answer and reason as members (plain strings accepted; each may be None)."""
+    answer = require_member(SurveyResult, "survey", survey) if survey is not None else None
+    why = require_member(SurveyReason, "survey_reason", reason) if reason is not None else None
+    return answer, why
+
+
 def _optional_name(name: str, value: object) -> None:
     if value is not None:
         require_text(name, value, max_len=NAME_MAX_LEN)
@@ -205,15 +214,13 @@ class CallHistory:
         _optional_name("agent", self.agent)
         if self.wait is not None:
             require_int("wait", self.wait, minimum=0)
-        if self.survey is not None:
-            object.__setattr__(self, "survey", require_member(SurveyResult, "survey", self.survey))
-        if self.survey_reason is not None:
-            reason = require_member(SurveyReason, "survey_reason", self.survey_reason)
-            object.__setattr__(self, "survey_reason", reason)
-            if self.survey is not SurveyResult.UNSATISFIED:
-                raise ValidationError(
-                    "survey_reason: only for an unsatisfied survey", field="survey_reason"
-                )
+        survey, reason = require_survey(self.survey, self.survey_reason)
+        object.__setattr__(self, "survey", survey)
+        object.__setattr__(self, "survey_reason", reason)
+        if reason is not None and survey is not SurveyResult.UNSATISFIED:
+            raise ValidationError(
+                "survey_reason: only for an unsatisfied survey", field="survey_reason"
+            )
         for kind, items in (("events", self.events), ("recordings", self.recordings)):
             for item in items:
                 if item.call_id not in (None, call_id):

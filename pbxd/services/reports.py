@@ -123,9 +123,16 @@ from ..db.models import (
     RingGroup,
     VoicemailMessage,
 )
-from .cdr import PARTY_MAX_LEN, Disposition
+from .cdr import PARTY_MAX_LEN, CdrView, Disposition, HangupSide
 from .errors import ValidationError
-from .history import Direction, PeerKind, QueueEventType, SurveyReason, SurveyResult
+from .history import (
+    Direction,
+    PeerKind,
+    QueueEventType,
+    SurveyReason,
+    SurveyResult,
+    require_survey,
+)
 from .scope import Scope
 from .validation import require_aware, require_int, require_member, require_text
 
@@ -353,11 +360,9 @@ class CallFact:
         require_int("billsec", self.billsec, minimum=0)
         if self.wait is not None:
             require_int("wait", self.wait, minimum=0)
-        if self.survey is not None:
-            object.__setattr__(self, "survey", require_member(SurveyResult, "survey", self.survey))
-        if self.survey_reason is not None:
-            reason = require_member(SurveyReason, "survey_reason", self.survey_reason)
-            object.__setattr__(self, "survey_reason", reason)
+        survey, reason = require_survey(self.survey, self.survey_reason)
+        object.__setattr__(self, "survey", survey)
+        object.__setattr__(self, "survey_reason", reason)
         object.__setattr__(self, "parties", frozenset(self.parties))
 
 
@@ -753,21 +758,10 @@ def aggregate(
 
 
 @dataclass(frozen=True)
-class CdrExportRow:
-    """A CDR row with its call-center detail and its direction (the CSV export)."""
+class CdrExportRow(CdrView):
+    """A CDR row with its direction and its call-center detail (the CSV export)."""
 
-    id: int
-    call_id: str
-    caller: str
-    callee: str
     direction: Direction
-    start: datetime
-    answer: datetime | None
-    end: datetime
-    duration: int
-    billsec: int
-    disposition: str
-    hangup_side: str
     queue: str | None
     wait: int | None
     agent: str | None
@@ -793,7 +787,7 @@ def _where(query: Any, conditions: list[Any]) -> Any:
     return query.where(reduce(operator.and_, conditions)) if conditions else query
 
 
-_CALL_COLUMNS = (
+_EXPORT_COLUMNS = (
     Cdr.id,
     Cdr.call_id,
     Cdr.caller,
@@ -813,36 +807,19 @@ _CALL_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class _StoredCall:
-    """One row of `_CALL_COLUMNS`."""
-
-    id: int
-    call_id: str
-    caller: str
-    callee: str
-    start: datetime
-    answer: datetime | None
-    end: datetime
-    duration: int
-    billsec: int
-    disposition: str
-    hangup_side: str
-    queue: str | None
-    wait: int | None
-    agent: str | None
-    survey: str | None
-    survey_reason: str | None
-
-
-def _stored_calls(conditions: list[Any]) -> Iterator[_StoredCall]:
-    """The CDR rows matching `conditions`, each with its call detail, oldest first."""
-    query = Cdr.select(*_CALL_COLUMNS).join(
-        CallDetail, JOIN.LEFT_OUTER, on=(CallDetail.cdr == Cdr.id)
+def _export_row(
+    row: dict[str, Any], numbering: Numbering, trunk_legs: Iterable[str]
+) -> CdrExportRow:
+    """`row`: the values of `_EXPORT_COLUMNS` by name."""
+    direction = call_direction(
+        row["caller"], row["callee"], numbering, queue=row["queue"], trunk_legs=trunk_legs
     )
-    query = _where(query, conditions).order_by(Cdr.start, Cdr.id).tuples()
-    for row in query.iterator():
-        yield _StoredCall(*row)
+    stored = {
+        **row,
+        "disposition": Disposition(row["disposition"]),
+        "hangup_side": HangupSide(row["hangup_side"]),
+    }
+    return CdrExportRow(**stored, direction=direction)
 
 
 class ReportService:
@@ -913,36 +890,14 @@ class ReportService:
             return self._export_rows(conditions)
 
     def _export_rows(self, conditions: list[Any]) -> list[CdrExportRow]:
+        """The CDR rows matching `conditions`, oldest first."""
         numbering = self.numbering()
         legs = self._trunk_legs(conditions)
-        return [
-            CdrExportRow(
-                id=row.id,
-                call_id=row.call_id,
-                caller=row.caller,
-                callee=row.callee,
-                direction=call_direction(
-                    row.caller,
-                    row.callee,
-                    numbering,
-                    queue=row.queue,
-                    trunk_legs=legs.get(row.id, ()),
-                ),
-                start=row.start,
-                answer=row.answer,
-                end=row.end,
-                duration=row.duration,
-                billsec=row.billsec,
-                disposition=row.disposition,
-                hangup_side=row.hangup_side,
-                queue=row.queue,
-                wait=row.wait,
-                agent=row.agent,
-                survey=row.survey,
-                survey_reason=row.survey_reason,
-            )
-            for row in _stored_calls(conditions)
-        ]
+        query = Cdr.select(*_EXPORT_COLUMNS).join(
+            CallDetail, JOIN.LEFT_OUTER, on=(CallDetail.cdr == Cdr.id)
+        )
+        query = _where(query, conditions).order_by(Cdr.start, Cdr.id).dicts()
+        return [_export_row(row, numbering, legs.get(row["id"], ())) for row in query.iterator()]
 
     # -- reading the sources --
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -24,6 +25,24 @@ def require_text(field: str, value: Any, *, min_len: int = 1, max_len: int) -> s
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
         raise ValidationError(f"{field}: control characters are not allowed", field=field)
     return value
+
+
+def require_known_fields(data: Any, known: Collection[str]) -> Mapping[str, Any]:
+    """`data` as an object (mapping) holding none but the fields `known`."""
+    if not isinstance(data, Mapping):
+        raise ValidationError("expected an object")
+    for name in data:
+        if name not in known:
+            raise ValidationError(f"{name}: unknown field", field=name)
+    return data
+
+
+def require_changes(changes: Any, known: Collection[str]) -> Mapping[str, Any]:
+    """The fields an update sets: an object of fields `known`, at least one."""
+    require_known_fields(changes, known)
+    if not changes:
+        raise ValidationError("give at least one field to change")
+    return changes
 
 
 def require_int(field: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:

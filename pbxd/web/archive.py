@@ -2,16 +2,16 @@
 
 Streamed as it is built: each file is read in chunks and sent, so a batch never sits in memory
 or on the flash. Entries are stored, not deflated: the audio hardly compresses and the CPU is
-better spent on calls. `index.csv` (UTF-8 with BOM, for spreadsheet programs) lists what each
-file is. The same roles and scope as the search: an agent gets only the calls he took part
-in, a supervisor his team's. Numbers are masked by the user's `masking` in index.csv and in
-the entry names (`20240501-080010_138xxxx8000_600_7.wav`: stars become "x"), so that a
-masked user cannot unmask a number by downloading.
+better spent on calls. `index.csv` lists what each file is, written for spreadsheet programs
+like every CSV download (pbxd/web/csvexport.py: BOM, formulas neutralised). The same roles and
+scope as the search: an agent gets only the calls he took part in, a supervisor his team's.
+Numbers are masked by the user's `masking` in index.csv and in the entry names
+(`20240501-080010_138xxxx8000_600_7.wav`: stars become "x"), so that a masked user cannot
+unmask a number by downloading.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from typing import Any
@@ -23,9 +23,9 @@ from ..services.errors import NotFound
 from ..services.masking import UNMASKED
 from ..services.recordings import RecordingView
 from .base import ANY_ROLE, BaseHandler
-from .cdr import _moment
+from .csvexport import csv_text
 from .errors import InvalidRequest
-from .recordings import path_id, recording_scope
+from .recordings import SEARCH_PARAMETERS, path_id, recording_scope, search_filters
 
 MAX_RECORDINGS = 500
 CHUNK_BYTES = 256 * 1024
@@ -63,7 +63,7 @@ class RecordingsArchiveHandler(BaseHandler):
     access = {"GET": ANY_ROLE}
 
     async def get(self) -> None:
-        params = self.query_params({"from", "to", "party", "queue", "agent", "text", "id"})
+        params = self.query_params({*SEARCH_PARAMETERS, "id"})
         allowed = recording_scope(self)
         ids = self.get_query_arguments("id")
         if ids:
@@ -73,14 +73,7 @@ class RecordingsArchiveHandler(BaseHandler):
                      for i in dict.fromkeys(ids)]  # fmt: skip
         else:
             page = self.services.recordings.search(
-                start_from=_moment(params, "from"),
-                start_to=_moment(params, "to"),
-                party=params.get("party"),
-                queue=params.get("queue"),
-                agent=params.get("agent"),
-                text=params.get("text"),
-                scope=allowed,
-                limit=MAX_RECORDINGS + 1,
+                **search_filters(params), scope=allowed, limit=MAX_RECORDINGS + 1
             )
             if page.total > MAX_RECORDINGS:
                 raise InvalidRequest(
@@ -101,7 +94,7 @@ class RecordingsArchiveHandler(BaseHandler):
         self, views: list[RecordingView], allowed: Scope, pending: _Pending
     ) -> None:
         masker = self.masker()
-        index = [INDEX_COLUMNS]
+        index: list[tuple[Any, ...]] = []
         with zipfile.ZipFile(pending, "w", compression=zipfile.ZIP_STORED) as archive:
             for view in views:
                 try:
@@ -115,9 +108,7 @@ class RecordingsArchiveHandler(BaseHandler):
                     while chunk := source.read(CHUNK_BYTES):
                         entry.write(chunk)
                         await self._send(pending)
-            text = io.StringIO()
-            csv.writer(text).writerows(index)
-            archive.writestr("index.csv", "\ufeff" + text.getvalue())
+            archive.writestr("index.csv", csv_text(INDEX_COLUMNS, index))
         await self._send(pending)
 
     async def _send(self, pending: _Pending) -> None:

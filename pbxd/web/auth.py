@@ -91,8 +91,7 @@ class LogoutHandler(BaseHandler):
         user = self.current_user
         assert user is not None  # prepare() authenticated the request
         record_auth(self, LOGOUT, user.username, user.role, "token")
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()
 
 
 def session_json(session: SessionView) -> dict[str, Any]:
@@ -128,8 +127,7 @@ class SessionHandler(BaseHandler):
         self.services.users.close_session(cookie)
         record_auth(self, LOGOUT, session.user.username, session.user.role, "session")
         self.clear_cookie(SESSION_COOKIE, **self._cookie_attributes())
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()
 
     def _session(self) -> SessionView:
         if self.session is None:
@@ -175,5 +173,4 @@ class MyPasswordHandler(BaseHandler):
             keep_session=self.get_cookie(SESSION_COOKIE) if by_session else None,
             keep_token=None if by_session else self.bearer_token(),
         )
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()

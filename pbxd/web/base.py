@@ -6,7 +6,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal
@@ -199,22 +199,30 @@ class BaseHandler(RequestHandler):
         return token
 
     def json_body(
-        self, fields: Mapping[str, type], *, required: Collection[str] = ()
+        self,
+        fields: Mapping[str, type],
+        *,
+        required: Collection[str] = (),
+        nullable: Collection[str] = (),
     ) -> dict[str, Any]:
-        """The body as a JSON object holding only `fields` (name -> type), `required` present."""
+        """The body as a JSON object holding only `fields` (name -> type), `required` present;
+        the fields in `nullable` may also be null."""
         data = self.json_object()
-        for name in data:
-            if name not in fields:
-                raise InvalidRequest(f"{name}: unknown field", field=name)
+        reject_unknown_fields(data, fields)
         for name in required:
             if name not in data:
                 raise InvalidRequest(f"{name}: required", field=name)
         for name, value in data.items():
+            if value is None and name in nullable:
+                continue
             expected = fields[name]
             if not isinstance(value, expected) or (
                 isinstance(value, bool) and expected is not bool
             ):
-                raise InvalidRequest(f"{name}: expected {_JSON_TYPES[expected]}", field=name)
+                or_null = " or null" if name in nullable else ""
+                raise InvalidRequest(
+                    f"{name}: expected {_JSON_TYPES[expected]}{or_null}", field=name
+                )
         return data
 
     def json_object(self, *, empty_ok: bool = False) -> dict[str, Any]:
@@ -239,6 +247,15 @@ class BaseHandler(RequestHandler):
     def reply(self, data: Mapping[str, Any], status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data, ensure_ascii=False))
+
+    def reply_page(self, items: list[Any], total: int, limit: int, offset: int) -> None:
+        """One page of a paged list: its items, the matches over all pages, the page asked."""
+        self.reply({"items": items, "total": total, "limit": limit, "offset": offset})
+
+    def reply_no_content(self) -> None:
+        """204: done, nothing to send back."""
+        self.set_status(204)
+        self.finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]
@@ -332,6 +349,13 @@ class NotFoundHandler(BaseHandler):
 
     def prepare(self) -> None:
         raise RouteNotFound(f"no resource at {self.request.path}")
+
+
+def reject_unknown_fields(data: Iterable[str], allowed: Collection[str]) -> None:
+    """400 naming the first field of `data` (a body's or a form's names) not in `allowed`."""
+    for name in data:
+        if name not in allowed:
+            raise InvalidRequest(f"{name}: unknown field", field=name)
 
 
 _JSON_TYPES: dict[type, str] = {

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..services import AgentView, Role
-from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, ANY_ROLE, BaseHandler
+from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, ANY_ROLE, BaseHandler, reject_unknown_fields
 from .errors import Forbidden, InvalidRequest
 from .schemas import iso_utc
 
@@ -71,8 +71,7 @@ class ConfigItemHandler(BaseHandler):
 
     def delete(self, **path: str) -> None:
         self._service().delete(_key(path))
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()
 
     def _service(self) -> Any:
         return getattr(self.services, self.service_name)
@@ -156,7 +155,7 @@ class _AgentQueuesHandler(_OwnAgentHandler):
     def post(self, extension: str) -> None:
         self.check_agent(extension)
         body = self.json_object(empty_ok=True)
-        _only(body, "queues")
+        reject_unknown_fields(body, ("queues",))
         queues = body.get("queues")
         if "queues" in body and not isinstance(queues, list):
             raise InvalidRequest("queues: expected an array of queue numbers", field="queues")
@@ -183,7 +182,7 @@ class AgentPauseHandler(_OwnAgentHandler):
     def post(self, extension: str) -> None:
         self.check_agent(extension)
         body = self.json_object(empty_ok=True)
-        _only(body, "reason")
+        reject_unknown_fields(body, ("reason",))
         reason = body.get("reason")
         if reason is not None and not isinstance(reason, str):
             raise InvalidRequest("reason: expected a string", field="reason")
@@ -195,11 +194,5 @@ class AgentUnpauseHandler(_OwnAgentHandler):
 
     def post(self, extension: str) -> None:
         self.check_agent(extension)
-        _only(self.json_object(empty_ok=True))
+        reject_unknown_fields(self.json_object(empty_ok=True), ())
         self.reply(agent_json(self.services.agents.unpause(extension)))
-
-
-def _only(body: dict[str, Any], *allowed: str) -> None:
-    for name in body:
-        if name not in allowed:
-            raise InvalidRequest(f"{name}: unknown field", field=name)

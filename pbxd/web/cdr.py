@@ -15,12 +15,11 @@ from tornado.ioloop import IOLoop
 from ..services import CdrView, Masker
 from ..services.reports import DEFAULT_TIMEZONE, CdrExportRow, resolve_timezone
 from .base import ADMIN_OR_SUPERVISOR, BaseHandler
-from .csvexport import send_csv
-from .errors import InvalidRequest
+from .csvexport import requested_format, send_csv
+from .params import paging_params, time_param
 from .schemas import cdr_json
 
 DEFAULT_LIMIT = 100
-_MAX_DIGITS = 9
 
 
 class CdrHandler(BaseHandler):
@@ -32,12 +31,14 @@ class CdrHandler(BaseHandler):
         if export_format(params) == "csv":
             await send_cdr_csv(self, params)
             return
+        start_from, start_to = time_param(params, "from"), time_param(params, "to")
+        limit, offset = paging_params(params, DEFAULT_LIMIT)
         views = self.services.cdr.query(
-            start_from=_moment(params, "from"),
-            start_to=_moment(params, "to"),
+            start_from=start_from,
+            start_to=start_to,
             number=params.get("number"),
-            limit=_integer(params, "limit", DEFAULT_LIMIT),
-            offset=_integer(params, "offset", 0),
+            limit=limit,
+            offset=offset,
             scope=self.scope(),
         )
         masker = self.masker()
@@ -47,33 +48,6 @@ class CdrHandler(BaseHandler):
 def masked_cdr_json(view: CdrView, masker: Masker) -> dict[str, Any]:
     return {**cdr_json(view), "caller": masker.number(view.caller),
             "callee": masker.number(view.callee)}  # fmt: skip
-
-
-def _moment(params: dict[str, str], name: str) -> datetime | None:
-    if name not in params:
-        return None
-    try:
-        moment = datetime.fromisoformat(params[name])
-    except ValueError:
-        raise InvalidRequest(
-            f"{name}: expected an ISO 8601 time such as 2024-05-01T08:00:00Z "
-            "(write a '+' offset as %2B)",
-            field=name,
-        ) from None
-    if moment.utcoffset() is None:
-        raise InvalidRequest(f"{name}: add a UTC offset, e.g. 'Z'", field=name)
-    return moment
-
-
-def _integer(params: dict[str, str], name: str, default: int) -> int:
-    if name not in params:
-        return default
-    value = params[name]
-    if not value.isascii() or not value.isdigit() or len(value) > _MAX_DIGITS:
-        raise InvalidRequest(
-            f"{name}: expected a non-negative integer of at most {_MAX_DIGITS} digits", field=name
-        )
-    return int(value)
 
 
 # -- CSV export: GET /api/v1/cdr?format=csv -------------------------------------------------
@@ -91,9 +65,7 @@ CDR_CSV_COLUMNS = (
 
 def export_format(params: dict[str, str]) -> str:
     """json | csv, from `format`; `timezone` is checked here whichever it is."""
-    value = params.get("format", "json")
-    if value not in ("json", "csv"):
-        raise InvalidRequest("format: expected json or csv", field="format")
+    value = requested_format(params)
     resolve_timezone(params.get("timezone", DEFAULT_TIMEZONE))
     return value
 
@@ -117,9 +89,8 @@ def _csv_row(row: CdrExportRow, zone: tzinfo, masker: Masker) -> list[Any]:
 
 async def send_cdr_csv(handler: BaseHandler, params: dict[str, str]) -> None:
     zone = resolve_timezone(params.get("timezone", DEFAULT_TIMEZONE))
-    _integer(params, "limit", DEFAULT_LIMIT)
-    _integer(params, "offset", 0)
-    start_from, start_to = _moment(params, "from"), _moment(params, "to")
+    paging_params(params, DEFAULT_LIMIT)  # checked, though the export is not paged
+    start_from, start_to = time_param(params, "from"), time_param(params, "to")
     reports = handler.services.reports
     scope, masker = handler.scope(), handler.masker()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..services import BlacklistView, ContactView, Masker
 from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, ANY_ROLE, BaseHandler
-from .cdr import _integer
+from .params import paging_params
 from .recordings import path_id
 from .schemas import iso_utc
 
@@ -51,20 +51,13 @@ class ContactsHandler(BaseHandler):
 
     def get(self) -> None:
         params = self.query_params({"number", "text", "limit", "offset"})
-        limit = _integer(params, "limit", DEFAULT_LIMIT)
-        offset = _integer(params, "offset", 0)
+        limit, offset = paging_params(params, DEFAULT_LIMIT)
         page = self.services.contacts.search(
             number=params.get("number"), text=params.get("text"), limit=limit, offset=offset
         )
         masker = self.masker()
-        self.reply(
-            {
-                "items": [contact_json(view, masker) for view in page.items],
-                "total": page.total,
-                "limit": limit,
-                "offset": offset,
-            }
-        )
+        items = [contact_json(view, masker) for view in page.items]
+        self.reply_page(items, page.total, limit, offset)
 
     def post(self) -> None:
         view = self.services.contacts.create(self.json_object())
@@ -85,8 +78,7 @@ class ContactHandler(BaseHandler):
 
     def delete(self, id: str) -> None:  # noqa: A002
         self.services.contacts.delete(path_id(id, "contact"))
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()
 
 
 class BlacklistHandler(BaseHandler):
@@ -117,5 +109,4 @@ class BlacklistEntryHandler(BaseHandler):
 
     def delete(self, id: str) -> None:  # noqa: A002
         self.services.blacklist.delete(path_id(id, "blacklist entry"))
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()

@@ -1,4 +1,5 @@
-"""CSV downloads (reports, CDR export), made for spreadsheets.
+"""CSV downloads (reports, CDR export, operation log, the recordings archive's index.csv),
+made for spreadsheets: every CSV the API writes goes through `csv_text`.
 
 UTF-8 with a byte order mark, so that Excel in a Chinese locale reads the file as UTF-8 (without
 it, it guesses GBK and garbles Chinese); CRLF line ends and quoting as in RFC 4180. A text cell
@@ -11,16 +12,26 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tornado.web import RequestHandler
+
+from .errors import InvalidRequest
 
 BOM = "\ufeff"
 CONTENT_TYPE = "text/csv; charset=UTF-8"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SIGNED_NUMBER = re.compile(r"[+-]?[0-9]+")
 _FILENAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def requested_format(params: Mapping[str, str]) -> str:
+    """json | csv, from the `format` query parameter (default json)."""
+    value = params.get("format", "json")
+    if value not in ("json", "csv"):
+        raise InvalidRequest("format: expected json or csv", field="format")
+    return value
 
 
 def csv_cell(value: Any) -> str:

@@ -54,5 +54,4 @@ class ExtensionHandler(BaseHandler):
 
     def delete(self, number: str) -> None:
         self.services.extensions.delete(number)
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()

@@ -13,7 +13,7 @@ from typing import Any
 from ..services import Masker
 from ..services.history import CallDetailView, LegView, QueueEventView
 from .base import ADMIN_OR_SUPERVISOR, BaseHandler
-from .cdr import _integer, _moment
+from .params import paging_params, time_param
 from .schemas import iso_utc
 
 DEFAULT_EVENT_LIMIT = 1000
@@ -66,15 +66,17 @@ class QueueEventsHandler(BaseHandler):
         params = self.query_params(
             {"from", "to", "queue", "agent", "event", "call_id", "limit", "offset"}
         )
+        time_from, time_to = time_param(params, "from"), time_param(params, "to")
+        limit, offset = paging_params(params, DEFAULT_EVENT_LIMIT)
         views = self.services.history.queue_events(
-            time_from=_moment(params, "from"),
-            time_to=_moment(params, "to"),
+            time_from=time_from,
+            time_to=time_to,
             queue=params.get("queue"),
             agent=params.get("agent"),
             event=params.get("event"),
             call_id=params.get("call_id"),
-            limit=_integer(params, "limit", DEFAULT_EVENT_LIMIT),
-            offset=_integer(params, "offset", 0),
+            limit=limit,
+            offset=offset,
             scope=self.scope(),
         )
         self.reply({"items": [queue_event_json(view) for view in views]})

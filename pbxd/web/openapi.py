@@ -10,6 +10,22 @@ from typing import Any
 
 from ..services.extensions import RECORDING_POLICIES
 from .openapi_callcenter import CALLCENTER_PATHS, CALLCENTER_SCHEMAS
+from .openapi_common import (
+    ADMIN_ROLES,
+    ALL_ROLES,
+    AUTH,
+    NULLABLE_TIME,
+    NUMBER,
+    STAFF_ROLES,
+    TIME,
+    error,
+    item_list,
+    json_body,
+    json_request,
+    path_parameter,
+    query,
+    ref,
+)
 from .openapi_contacts import CONTACTS_PATHS, CONTACTS_SCHEMAS, add_masking_notes
 from .openapi_history import DISPOSITIONS, HISTORY_PATHS, HISTORY_SCHEMAS
 from .openapi_prompts import PROMPTS_PATHS, PROMPTS_SCHEMAS
@@ -32,25 +48,6 @@ _VOICEMAIL_PIN = {
     '"" removes it. Never returned.',
 }
 
-ALL_ROLES = ["admin", "supervisor", "agent"]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
-
-
-_AUTHENTICATED_ERRORS = {"401": _error("Unauthorized"), "403": _error("Forbidden")}
-
-_TIME = {"type": "string", "format": "date-time", "examples": ["2024-05-01T08:30:00Z"]}
-
 OPENAPI_DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -70,7 +67,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "summary": "Liveness",
                 "security": [],
                 "x-pbxd-roles": "public",
-                "responses": {"200": _json(_ref("Health"), "The daemon is up")},
+                "responses": {"200": json_body(ref("Health"), "The daemon is up")},
             }
         },
         "/api/v1/auth/login": {
@@ -79,16 +76,13 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "summary": "Exchange a username and password for a bearer token (valid 12 h)",
                 "security": [],
                 "x-pbxd-roles": "public",
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("LoginRequest")}},
-                },
+                "requestBody": json_request("LoginRequest"),
                 "responses": {
-                    "200": _json(_ref("Token"), "Logged in"),
-                    "400": _error("BadRequest"),
-                    "401": _error("Unauthorized"),
-                    "413": _error("TooLarge"),
-                    "429": _error("RateLimited"),
+                    "200": json_body(ref("Token"), "Logged in"),
+                    "400": error("BadRequest"),
+                    "401": error("Unauthorized"),
+                    "413": error("TooLarge"),
+                    "429": error("RateLimited"),
                 },
             }
         },
@@ -97,30 +91,27 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "operationId": "logout",
                 "summary": "Revoke the bearer token of this request",
                 "x-pbxd-roles": ALL_ROLES,
-                "responses": {"204": {"description": "Token revoked"}, **_AUTHENTICATED_ERRORS},
+                "responses": {"204": {"description": "Token revoked"}, **AUTH},
             }
         },
         "/api/v1/extensions": {
             "get": {
                 "operationId": "listExtensions",
                 "summary": "All extensions, by number",
-                "x-pbxd-roles": ["admin"],
+                "x-pbxd-roles": ADMIN_ROLES,
                 "responses": {
-                    "200": _json(_ref("ExtensionList"), "The extensions"),
-                    **_AUTHENTICATED_ERRORS,
+                    "200": json_body(ref("ExtensionList"), "The extensions"),
+                    **AUTH,
                 },
             },
             "post": {
                 "operationId": "createExtension",
                 "summary": "Create an extension",
-                "x-pbxd-roles": ["admin"],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("ExtensionCreate")}},
-                },
+                "x-pbxd-roles": ADMIN_ROLES,
+                "requestBody": json_request("ExtensionCreate"),
                 "responses": {
                     "201": {
-                        **_json(_ref("Extension"), "Created"),
+                        **json_body(ref("Extension"), "Created"),
                         "headers": {
                             "Location": {
                                 "description": "URL of the new extension",
@@ -128,56 +119,46 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                             }
                         },
                     },
-                    "400": _error("BadRequest"),
-                    **_AUTHENTICATED_ERRORS,
-                    "409": _error("Conflict"),
-                    "413": _error("TooLarge"),
+                    "400": error("BadRequest"),
+                    **AUTH,
+                    "409": error("Conflict"),
+                    "413": error("TooLarge"),
                 },
             },
         },
         "/api/v1/extensions/{number}": {
-            "parameters": [
-                {
-                    "name": "number",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "pattern": "^[0-9]{2,6}$"},
-                }
-            ],
+            "parameters": [path_parameter("number", NUMBER)],
             "get": {
                 "operationId": "getExtension",
                 "summary": "One extension",
-                "x-pbxd-roles": ["admin"],
+                "x-pbxd-roles": ADMIN_ROLES,
                 "responses": {
-                    "200": _json(_ref("Extension"), "The extension"),
-                    **_AUTHENTICATED_ERRORS,
-                    "404": _error("NotFound"),
+                    "200": json_body(ref("Extension"), "The extension"),
+                    **AUTH,
+                    "404": error("NotFound"),
                 },
             },
             "put": {
                 "operationId": "updateExtension",
                 "summary": "Change the name, secret and/or recording (fields left out stay)",
-                "x-pbxd-roles": ["admin"],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("ExtensionUpdate")}},
-                },
+                "x-pbxd-roles": ADMIN_ROLES,
+                "requestBody": json_request("ExtensionUpdate"),
                 "responses": {
-                    "200": _json(_ref("Extension"), "The updated extension"),
-                    "400": _error("BadRequest"),
-                    **_AUTHENTICATED_ERRORS,
-                    "404": _error("NotFound"),
-                    "413": _error("TooLarge"),
+                    "200": json_body(ref("Extension"), "The updated extension"),
+                    "400": error("BadRequest"),
+                    **AUTH,
+                    "404": error("NotFound"),
+                    "413": error("TooLarge"),
                 },
             },
             "delete": {
                 "operationId": "deleteExtension",
                 "summary": "Delete an extension (its phones lose their registrations)",
-                "x-pbxd-roles": ["admin"],
+                "x-pbxd-roles": ADMIN_ROLES,
                 "responses": {
                     "204": {"description": "Deleted"},
-                    **_AUTHENTICATED_ERRORS,
-                    "404": _error("NotFound"),
+                    **AUTH,
+                    "404": error("NotFound"),
                 },
             },
         },
@@ -185,58 +166,34 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "getSystemStatus",
                 "summary": "Registrations, active calls and SIP counters",
-                "x-pbxd-roles": ["admin", "supervisor"],
-                "responses": {
-                    "200": _json(_ref("Health"), "Current status"),
-                    "401": _error("Unauthorized"),
-                    "403": _error("Forbidden"),
-                },
+                "x-pbxd-roles": STAFF_ROLES,
+                "responses": {"200": json_body(ref("Health"), "Current status"), **AUTH},
             }
         },
         "/api/v1/cdr": {
             "get": {
                 "operationId": "listCdr",
                 "summary": "Call detail records, newest first",
-                "x-pbxd-roles": ["admin", "supervisor"],
+                "x-pbxd-roles": STAFF_ROLES,
                 "parameters": [
-                    {
-                        "name": "from",
-                        "in": "query",
-                        "description": "Calls that started at or after this time (with offset)",
-                        "schema": _TIME,
-                    },
-                    {
-                        "name": "to",
-                        "in": "query",
-                        "description": "Calls that started before this time (with offset)",
-                        "schema": _TIME,
-                    },
-                    {
-                        "name": "number",
-                        "in": "query",
-                        "description": "Calls whose caller or callee is this number",
-                        "schema": {"type": "string", "maxLength": 128},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": 1000,
-                            "default": 100,
-                        },
-                    },
-                    {
-                        "name": "offset",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 0, "default": 0},
-                    },
+                    query("from", "Calls that started at or after this time (with offset)", TIME),
+                    query("to", "Calls that started before this time (with offset)", TIME),
+                    query(
+                        "number",
+                        "Calls whose caller or callee is this number",
+                        {"type": "string", "maxLength": 128},
+                    ),
+                    query(
+                        "limit",
+                        "",
+                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                    ),
+                    query("offset", "", {"type": "integer", "minimum": 0, "default": 0}),
                 ],
                 "responses": {
-                    "200": _json(_ref("CdrList"), "The records"),
-                    "400": _error("BadRequest"),
-                    **_AUTHENTICATED_ERRORS,
+                    "200": json_body(ref("CdrList"), "The records"),
+                    "400": error("BadRequest"),
+                    **AUTH,
                 },
             }
         },
@@ -246,7 +203,7 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "summary": "This document",
                 "security": [],
                 "x-pbxd-roles": "public",
-                "responses": {"200": _json({"type": "object"}, "The OpenAPI document")},
+                "responses": {"200": json_body({"type": "object"}, "The OpenAPI document")},
             }
         },
     },
@@ -296,9 +253,9 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "required": ["number", "name", "recording", "voicemail", "voicemail_pin_set"],
                 "properties": {
-                    "number": {"type": "string", "pattern": "^[0-9]{2,6}$"},
+                    "number": NUMBER,
                     "name": {"type": "string"},
-                    "recording": _ref("RecordingPolicy"),
+                    "recording": ref("RecordingPolicy"),
                     "voicemail": _VOICEMAIL,
                     "voicemail_pin_set": {
                         "type": "boolean",
@@ -313,19 +270,15 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "description": "Which calls of the extension are recorded (two channels): "
                 "all, inbound (calls it receives), outbound (calls it makes), none.",
             },
-            "ExtensionList": {
-                "type": "object",
-                "required": ["items"],
-                "properties": {"items": {"type": "array", "items": _ref("Extension")}},
-            },
+            "ExtensionList": item_list("Extension"),
             "ExtensionCreate": {
                 "type": "object",
                 "required": ["number", "name", "secret"],
                 "properties": {
-                    "number": {"type": "string", "pattern": "^[0-9]{2,6}$"},
+                    "number": NUMBER,
                     "name": {"type": "string", "minLength": 1, "maxLength": 64},
-                    "secret": _ref("Secret"),
-                    "recording": _ref("RecordingPolicy"),
+                    "secret": ref("Secret"),
+                    "recording": ref("RecordingPolicy"),
                     "voicemail": _VOICEMAIL,
                     "voicemail_pin": _VOICEMAIL_PIN,
                 },
@@ -336,8 +289,8 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                 "minProperties": 1,
                 "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 64},
-                    "secret": _ref("Secret"),
-                    "recording": _ref("RecordingPolicy"),
+                    "secret": ref("Secret"),
+                    "recording": ref("RecordingPolicy"),
                     "voicemail": _VOICEMAIL,
                     "voicemail_pin": _VOICEMAIL_PIN,
                 },
@@ -373,32 +326,28 @@ OPENAPI_DOCUMENT: dict[str, Any] = {
                     "call_id": {"type": "string"},
                     "caller": {"type": "string"},
                     "callee": {"type": "string"},
-                    "start": _TIME,
-                    "answer": {"type": ["string", "null"], "format": "date-time"},
-                    "end": _TIME,
+                    "start": TIME,
+                    "answer": NULLABLE_TIME,
+                    "end": TIME,
                     "duration": {"type": "integer", "minimum": 0, "description": "seconds"},
                     "billsec": {"type": "integer", "minimum": 0, "description": "seconds"},
                     "disposition": {"enum": DISPOSITIONS},
                     "hangup_side": {"enum": ["caller", "callee", "system"]},
                 },
             },
-            "CdrList": {
-                "type": "object",
-                "required": ["items"],
-                "properties": {"items": {"type": "array", "items": _ref("Cdr")}},
-            },
+            "CdrList": item_list("Cdr"),
         },
         "responses": {
-            "BadRequest": _json(
-                _ref("Error"), "Malformed JSON (bad_json) or an invalid field (invalid)"
+            "BadRequest": json_body(
+                ref("Error"), "Malformed JSON (bad_json) or an invalid field (invalid)"
             ),
-            "Unauthorized": _json(_ref("Error"), "Missing, invalid or expired token"),
-            "Forbidden": _json(_ref("Error"), "The role of the token may not do this"),
-            "NotFound": _json(_ref("Error"), "No such resource"),
-            "Conflict": _json(_ref("Error"), "The resource exists already (exists)"),
-            "TooLarge": _json(_ref("Error"), "Request body too large"),
+            "Unauthorized": json_body(ref("Error"), "Missing, invalid or expired token"),
+            "Forbidden": json_body(ref("Error"), "The role of the token may not do this"),
+            "NotFound": json_body(ref("Error"), "No such resource"),
+            "Conflict": json_body(ref("Error"), "The resource exists already (exists)"),
+            "TooLarge": json_body(ref("Error"), "Request body too large"),
             "RateLimited": {
-                **_json(_ref("Error"), "Too many failed logins from this address"),
+                **json_body(ref("Error"), "Too many failed logins from this address"),
                 "headers": {
                     "Retry-After": {
                         "description": "Seconds to wait",

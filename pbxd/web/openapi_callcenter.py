@@ -8,34 +8,24 @@ from typing import Any
 
 from ..callcenter.strategies import DEFAULT_STRATEGY, STRATEGIES
 from ..services.agents import STATES as AGENT_STATES
+from .openapi_common import (
+    ADMIN_ROLES,
+    ALL_ROLES,
+    AUTH,
+    NULLABLE_TIME,
+    NUMBER,
+    STAFF_ROLES,
+    error,
+    item_list,
+    json_body,
+    json_request,
+    path_parameter,
+    ref,
+)
 
-_ADMIN = ["admin"]
-_READERS = ["admin", "supervisor"]
-_ALL = ["admin", "supervisor", "agent"]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-_AUTH = {"401": _error("Unauthorized"), "403": _error("Forbidden")}
-_NUMBER = {"type": "string", "pattern": "^[0-9]{2,6}$"}
 _NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
 _LABEL = {"type": "string", "maxLength": 64}
 _PROMPT = {"type": ["string", "null"], "maxLength": 128, "description": "prompt name"}
-_TIME = {"type": "string", "format": "date-time"}
 _DESTINATION = {
     "type": "string",
     "description": (
@@ -70,9 +60,9 @@ _KINDS: dict[str, tuple[str, str, str, dict, dict[str, Any], list[str], list[str
         "Queue",
         "/api/v1/queues",
         "number",
-        _NUMBER,
+        NUMBER,
         {
-            "number": _NUMBER,
+            "number": NUMBER,
             "name": _LABEL,
             "strategy": {"enum": list(STRATEGIES), "default": DEFAULT_STRATEGY},
             "members": {
@@ -82,7 +72,7 @@ _KINDS: dict[str, tuple[str, str, str, dict, dict[str, Any], list[str], list[str
                     "type": "object",
                     "required": ["extension"],
                     "properties": {
-                        "extension": _NUMBER,
+                        "extension": NUMBER,
                         "penalty": {"type": "integer", "minimum": 0, "maximum": 100},
                     },
                 },
@@ -113,12 +103,12 @@ _KINDS: dict[str, tuple[str, str, str, dict, dict[str, Any], list[str], list[str
         "RingGroup",
         "/api/v1/ring-groups",
         "number",
-        _NUMBER,
+        NUMBER,
         {
-            "number": _NUMBER,
+            "number": NUMBER,
             "name": _LABEL,
             "strategy": {"enum": ["ringall", "order"], "default": "ringall"},
-            "members": {"type": "array", "items": _NUMBER, "description": "in ringing order"},
+            "members": {"type": "array", "items": NUMBER, "description": "in ringing order"},
             "timeout": _int(1, 600, 20, "s"),
             "failover": _OPTIONAL_DESTINATION,
         },
@@ -129,9 +119,9 @@ _KINDS: dict[str, tuple[str, str, str, dict, dict[str, Any], list[str], list[str
         "Conference",
         "/api/v1/conferences",
         "number",
-        _NUMBER,
+        NUMBER,
         {
-            "number": _NUMBER,
+            "number": NUMBER,
             "name": _LABEL,
             "pin": {"type": ["string", "null"], "pattern": "^[0-9]{1,12}$"},
             "moderator_pin": {"type": ["string", "null"], "pattern": "^[0-9]{1,12}$"},
@@ -147,7 +137,7 @@ _KINDS: dict[str, tuple[str, str, str, dict, dict[str, Any], list[str], list[str
         _NAME,
         {
             "name": _NAME,
-            "number": {**_NUMBER, "type": ["string", "null"]},
+            "number": {**NUMBER, "type": ["string", "null"]},
             "prompt": {"type": "string", "maxLength": 128},
             "keys": {
                 "type": "object",
@@ -222,11 +212,7 @@ def _kind_schemas(name: str, props: dict, required: list[str], fixed: list[str])
     writable = {k: v for k, v in props.items() if not v.get("readOnly")}
     return {
         name: {"type": "object", "required": list(props), "properties": props},
-        f"{name}List": {
-            "type": "object",
-            "required": ["items"],
-            "properties": {"items": {"type": "array", "items": _ref(name)}},
-        },
+        f"{name}List": item_list(name),
         f"{name}Create": {
             "type": "object",
             "required": required,
@@ -249,74 +235,74 @@ def _kind_paths(name: str, path: str, key: str, key_schema: dict) -> dict[str, A
             "get": {
                 "operationId": f"list{name}s",
                 "summary": f"All {title} objects",
-                "x-pbxd-roles": _READERS,
-                "responses": {"200": _json(_ref(f"{name}List"), "The list"), **_AUTH},
+                "x-pbxd-roles": STAFF_ROLES,
+                "responses": {"200": json_body(ref(f"{name}List"), "The list"), **AUTH},
             },
             "post": {
                 "operationId": f"create{name}",
                 "summary": "Create (fields left out take their defaults)",
-                "x-pbxd-roles": _ADMIN,
-                "requestBody": _body(f"{name}Create"),
+                "x-pbxd-roles": ADMIN_ROLES,
+                "requestBody": json_request(f"{name}Create"),
                 "responses": {
                     "201": {
-                        **_json(_ref(name), "Created"),
+                        **json_body(ref(name), "Created"),
                         "headers": {"Location": {"schema": {"type": "string"}}},
                     },
-                    "400": _error("BadRequest"),
-                    **_AUTH,
-                    "409": _error("Conflict"),
-                    "413": _error("TooLarge"),
+                    "400": error("BadRequest"),
+                    **AUTH,
+                    "409": error("Conflict"),
+                    "413": error("TooLarge"),
                 },
             },
         },
         f"{path}/{{{key}}}": {
-            "parameters": [{"name": key, "in": "path", "required": True, "schema": key_schema}],
+            "parameters": [path_parameter(key, key_schema)],
             "get": {
                 "operationId": f"get{name}",
                 "summary": "One object",
-                "x-pbxd-roles": _READERS,
+                "x-pbxd-roles": STAFF_ROLES,
                 "responses": {
-                    "200": _json(_ref(name), "The object"),
-                    **_AUTH,
-                    "404": _error("NotFound"),
+                    "200": json_body(ref(name), "The object"),
+                    **AUTH,
+                    "404": error("NotFound"),
                 },
             },
             "put": {
                 "operationId": f"update{name}",
                 "summary": "Change the fields given (others stay; null clears an optional one)",
-                "x-pbxd-roles": _ADMIN,
-                "requestBody": _body(f"{name}Update"),
+                "x-pbxd-roles": ADMIN_ROLES,
+                "requestBody": json_request(f"{name}Update"),
                 "responses": {
-                    "200": _json(_ref(name), "The updated object"),
-                    "400": _error("BadRequest"),
-                    **_AUTH,
-                    "404": _error("NotFound"),
-                    "409": _error("Conflict"),
-                    "413": _error("TooLarge"),
+                    "200": json_body(ref(name), "The updated object"),
+                    "400": error("BadRequest"),
+                    **AUTH,
+                    "404": error("NotFound"),
+                    "409": error("Conflict"),
+                    "413": error("TooLarge"),
                 },
             },
             "delete": {
                 "operationId": f"delete{name}",
                 "summary": "Delete; refused with 409 `in_use` while something points at it",
-                "x-pbxd-roles": _ADMIN,
+                "x-pbxd-roles": ADMIN_ROLES,
                 "responses": {
                     "204": {"description": "Deleted"},
-                    **_AUTH,
-                    "404": _error("NotFound"),
-                    "409": _error("Conflict"),
+                    **AUTH,
+                    "404": error("NotFound"),
+                    "409": error("Conflict"),
                 },
             },
         },
     }
 
 
-_EXTENSION_PARAMETER = [{"name": "extension", "in": "path", "required": True, "schema": _NUMBER}]
+_EXTENSION_PARAMETER = [path_parameter("extension", NUMBER)]
 _AGENT_RESPONSES = {
-    "200": _json(_ref("Agent"), "The agent's state after the action"),
-    "400": _error("BadRequest"),
-    **_AUTH,
-    "404": _error("NotFound"),
-    "409": _error("Conflict"),
+    "200": json_body(ref("Agent"), "The agent's state after the action"),
+    "400": error("BadRequest"),
+    **AUTH,
+    "404": error("NotFound"),
+    "409": error("Conflict"),
 }
 
 
@@ -324,14 +310,11 @@ def _agent_action(operation: str, summary: str, body: str | None) -> dict[str, A
     action: dict[str, Any] = {
         "operationId": operation,
         "summary": summary,
-        "x-pbxd-roles": _ALL,
+        "x-pbxd-roles": ALL_ROLES,
         "responses": _AGENT_RESPONSES,
     }
     if body:
-        action["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": _ref(body)}},
-        }
+        action["requestBody"] = json_request(body, required=False)
     return {"parameters": _EXTENSION_PARAMETER, "post": action}
 
 
@@ -340,8 +323,8 @@ AGENT_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listAgents",
             "summary": "Queue members, logged-in agents and extensions linked to users",
-            "x-pbxd-roles": _READERS,
-            "responses": {"200": _json(_ref("AgentList"), "The agents"), **_AUTH},
+            "x-pbxd-roles": STAFF_ROLES,
+            "responses": {"200": json_body(ref("AgentList"), "The agents"), **AUTH},
         }
     },
     "/api/v1/agents/{extension}": {
@@ -349,11 +332,11 @@ AGENT_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getAgent",
             "summary": "One agent (an agent may read his own extension only)",
-            "x-pbxd-roles": _ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "responses": {
-                "200": _json(_ref("Agent"), "The agent"),
-                **_AUTH,
-                "404": _error("NotFound"),
+                "200": json_body(ref("Agent"), "The agent"),
+                **AUTH,
+                "404": error("NotFound"),
             },
         },
     },
@@ -387,7 +370,7 @@ AGENT_SCHEMAS: dict[str, Any] = {
             "call_queue",
         ],
         "properties": {
-            "extension": _NUMBER,
+            "extension": NUMBER,
             "name": {"type": "string"},
             "logged_in": {"type": "boolean"},
             "queues": {
@@ -396,16 +379,16 @@ AGENT_SCHEMAS: dict[str, Any] = {
                     "type": "object",
                     "required": ["queue", "static", "penalty", "since"],
                     "properties": {
-                        "queue": _NUMBER,
+                        "queue": NUMBER,
                         "static": {"type": "boolean"},
                         "penalty": {"type": "integer"},
-                        "since": {**_TIME, "type": ["string", "null"]},
+                        "since": NULLABLE_TIME,
                     },
                 },
             },
             "paused": {"type": "boolean"},
             "pause_reason": {"type": ["string", "null"]},
-            "paused_since": {**_TIME, "type": ["string", "null"]},
+            "paused_since": NULLABLE_TIME,
             "state": {
                 "type": "string",
                 "enum": list(AGENT_STATES),
@@ -413,8 +396,7 @@ AGENT_SCHEMAS: dict[str, Any] = {
                 "is on_call); ringing, on_call and wrapup come from call control",
             },
             "state_since": {
-                **_TIME,
-                "type": ["string", "null"],
+                **NULLABLE_TIME,
                 "description": "When the state began; null when before the daemon started",
             },
             "call_queue": {
@@ -423,14 +405,10 @@ AGENT_SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "AgentList": {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": _ref("Agent")}},
-    },
+    "AgentList": item_list("Agent"),
     "AgentQueues": {
         "type": "object",
-        "properties": {"queues": {"type": "array", "items": _NUMBER}},
+        "properties": {"queues": {"type": "array", "items": NUMBER}},
         "additionalProperties": False,
     },
     "AgentPause": {

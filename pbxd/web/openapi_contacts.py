@@ -9,11 +9,25 @@ from typing import Any
 from ..services.blacklist import NOTE_MAX_LEN as BLACKLIST_NOTE_MAX_LEN
 from ..services.blacklist import BlockDirection
 from ..services.contacts import COMPANY_MAX_LEN, NAME_MAX_LEN, NOTE_MAX_LEN, SEARCH_MAX_LIMIT
-from .openapi_common import AUTH, TIME, error, json_body, ref
+from .openapi_common import (
+    ADMIN_ROLES,
+    ALL_ROLES,
+    AUTH,
+    NULLABLE_TIME,
+    STAFF_ROLES,
+    TIME,
+    error,
+    item_list,
+    json_body,
+    json_request,
+    page_of,
+    paging,
+    path_parameter,
+    query,
+    ref,
+)
 
-_ALL = ["admin", "supervisor", "agent"]
-_STAFF = ["admin", "supervisor"]
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+_ID = path_parameter("id", {"type": "integer", "minimum": 1})
 _NOT_FOUND = {"404": error("NotFound")}
 _LOCATION = {"Location": {"description": "The new object's URL", "schema": {"type": "string"}}}
 
@@ -42,27 +56,18 @@ _DIRECTION = {
 }
 
 
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": schema}
-
-
 CONTACTS_PATHS: dict[str, Any] = {
     "/api/v1/contacts": {
         "get": {
             "operationId": "searchContacts",
             "summary": "The customer directory by name." + MASKING_NOTE,
-            "x-pbxd-roles": _ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "parameters": [
-                _query("number", "Exactly this number (masked users too)", _PHONE),
-                _query(
+                query("number", "Exactly this number (masked users too)", _PHONE),
+                query(
                     "text", "Part of the name or company (never of the number)", {"type": "string"}
                 ),  # fmt: skip
-                _query(
-                    "limit",
-                    "Page size",
-                    {"type": "integer", "minimum": 1, "maximum": SEARCH_MAX_LIMIT, "default": 100},
-                ),
-                _query("offset", "Rows to skip", {"type": "integer", "minimum": 0, "default": 0}),
+                *paging(100, SEARCH_MAX_LIMIT),
             ],  # fmt: skip
             "responses": {
                 "200": json_body(ref("ContactPage"), "One page of contacts"),
@@ -73,11 +78,8 @@ CONTACTS_PATHS: dict[str, Any] = {
         "post": {
             "operationId": "createContact",
             "summary": "Add a customer",
-            "x-pbxd-roles": _STAFF,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": ref("ContactCreate")}},
-            },  # fmt: skip
+            "x-pbxd-roles": STAFF_ROLES,
+            "requestBody": json_request("ContactCreate"),
             "responses": {
                 "201": {**json_body(ref("Contact"), "Created"), "headers": _LOCATION},
                 "400": error("BadRequest"),
@@ -91,17 +93,14 @@ CONTACTS_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getContact",
             "summary": "One customer." + MASKING_NOTE,
-            "x-pbxd-roles": _ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "responses": {"200": json_body(ref("Contact"), "The contact"), **AUTH, **_NOT_FOUND},
         },
         "put": {
             "operationId": "updateContact",
             "summary": "Change the fields given",
-            "x-pbxd-roles": _STAFF,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": ref("ContactUpdate")}},
-            },  # fmt: skip
+            "x-pbxd-roles": STAFF_ROLES,
+            "requestBody": json_request("ContactUpdate"),
             "responses": {
                 "200": json_body(ref("Contact"), "Changed"),
                 "400": error("BadRequest"),
@@ -113,7 +112,7 @@ CONTACTS_PATHS: dict[str, Any] = {
         "delete": {
             "operationId": "deleteContact",
             "summary": "Remove a customer",
-            "x-pbxd-roles": _STAFF,
+            "x-pbxd-roles": STAFF_ROLES,
             "responses": {"204": {"description": "Deleted"}, **AUTH, **_NOT_FOUND},
         },
     },
@@ -122,17 +121,14 @@ CONTACTS_PATHS: dict[str, Any] = {
             "operationId": "listBlacklist",
             "summary": "Numbers and prefixes whose calls are refused, with their hits since "
             "the daemon started." + MASKING_NOTE,
-            "x-pbxd-roles": _STAFF,
+            "x-pbxd-roles": STAFF_ROLES,
             "responses": {"200": json_body(ref("BlacklistList"), "Every entry"), **AUTH},
         },
         "post": {
             "operationId": "createBlacklistEntry",
             "summary": "Block a number or prefix (applies to the next call)",
-            "x-pbxd-roles": ["admin"],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": ref("BlacklistCreate")}},
-            },  # fmt: skip
+            "x-pbxd-roles": ADMIN_ROLES,
+            "requestBody": json_request("BlacklistCreate"),
             "responses": {
                 "201": {**json_body(ref("BlacklistEntry"), "Created"), "headers": _LOCATION},
                 "400": error("BadRequest"),
@@ -146,7 +142,7 @@ CONTACTS_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getBlacklistEntry",
             "summary": "One entry." + MASKING_NOTE,
-            "x-pbxd-roles": _STAFF,
+            "x-pbxd-roles": STAFF_ROLES,
             "responses": {
                 "200": json_body(ref("BlacklistEntry"), "The entry"),
                 **AUTH,
@@ -156,11 +152,8 @@ CONTACTS_PATHS: dict[str, Any] = {
         "put": {
             "operationId": "updateBlacklistEntry",
             "summary": "Change the fields given (its hits stay)",
-            "x-pbxd-roles": ["admin"],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": ref("BlacklistUpdate")}},
-            },  # fmt: skip
+            "x-pbxd-roles": ADMIN_ROLES,
+            "requestBody": json_request("BlacklistUpdate"),
             "responses": {
                 "200": json_body(ref("BlacklistEntry"), "Changed"),
                 "400": error("BadRequest"),
@@ -172,7 +165,7 @@ CONTACTS_PATHS: dict[str, Any] = {
         "delete": {
             "operationId": "deleteBlacklistEntry",
             "summary": "Unblock",
-            "x-pbxd-roles": ["admin"],
+            "x-pbxd-roles": ADMIN_ROLES,
             "responses": {"204": {"description": "Deleted"}, **AUTH, **_NOT_FOUND},
         },
     },
@@ -189,6 +182,16 @@ _BLACKLIST_FIELDS = {
     "direction": _DIRECTION,
     "note": {"type": "string", "maxLength": BLACKLIST_NOTE_MAX_LEN, "default": ""},
 }
+
+
+def _create_and_update(name: str, fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """The schemas of creating (POST) and changing (PUT: the fields given) a `name`."""
+    closed = {"type": "object", "properties": fields, "additionalProperties": False}
+    return {
+        f"{name}Create": {**closed, "required": required},
+        f"{name}Update": {**closed, "minProperties": 1},
+    }
+
 
 CONTACTS_SCHEMAS: dict[str, Any] = {
     "Contact": {
@@ -208,28 +211,8 @@ CONTACTS_SCHEMAS: dict[str, Any] = {
             "updated_at": TIME,
         },
     },
-    "ContactPage": {
-        "type": "object",
-        "required": ["items", "total", "limit", "offset"],
-        "properties": {
-            "items": {"type": "array", "items": ref("Contact")},
-            "total": {"type": "integer", "description": "Matches, all pages together"},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-        },
-    },
-    "ContactCreate": {
-        "type": "object",
-        "required": ["number", "name"],
-        "properties": _CONTACT_FIELDS,
-        "additionalProperties": False,
-    },
-    "ContactUpdate": {
-        "type": "object",
-        "minProperties": 1,
-        "properties": _CONTACT_FIELDS,
-        "additionalProperties": False,
-    },
+    "ContactPage": page_of("Contact", "Matches, all pages together"),
+    **_create_and_update("Contact", _CONTACT_FIELDS, ["number", "name"]),
     "BlacklistEntry": {
         "type": "object",
         "required": ["id", "number", "direction", "note", "created_at", "hits", "last_hit"],
@@ -247,26 +230,11 @@ CONTACTS_SCHEMAS: dict[str, Any] = {
                 "minimum": 0,
                 "description": "Calls refused since the daemon started (kept in memory)",
             },
-            "last_hit": {"type": ["string", "null"], "format": "date-time"},
+            "last_hit": NULLABLE_TIME,
         },  # fmt: skip
     },
-    "BlacklistList": {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": ref("BlacklistEntry")}},
-    },
-    "BlacklistCreate": {
-        "type": "object",
-        "required": ["number"],
-        "properties": _BLACKLIST_FIELDS,
-        "additionalProperties": False,
-    },
-    "BlacklistUpdate": {
-        "type": "object",
-        "minProperties": 1,
-        "properties": _BLACKLIST_FIELDS,
-        "additionalProperties": False,
-    },
+    "BlacklistList": item_list("BlacklistEntry"),
+    **_create_and_update("Blacklist", _BLACKLIST_FIELDS, ["number"]),
 }
 
 # Operations whose answers carry customer numbers (masked), and those a supervisor's scope

@@ -8,51 +8,43 @@ from typing import Any
 from ..services.cdr import Disposition
 from ..services.history import Direction, PeerKind, QueueEventType, SurveyReason, SurveyResult
 from ..services.recordings import FORMATS
+from .openapi_common import (
+    ADMIN_ROLES,
+    ALL_ROLES,
+    AUTH,
+    BINARY,
+    NULLABLE_TEXT,
+    NULLABLE_TIME,
+    NUMBER,
+    RANGE_HEADER,
+    RANGE_NOT_SATISFIABLE,
+    STAFF_ROLES,
+    TIME,
+    error,
+    item_list,
+    json_body,
+    json_request,
+    page_of,
+    paging,
+    path_parameter,
+    query,
+    ref,
+)
 
-_ROLES_ALL = ["admin", "supervisor", "agent"]
-_ROLES_STAFF = ["admin", "supervisor"]
-_TIME = {"type": "string", "format": "date-time", "examples": ["2024-05-01T08:30:00Z"]}
-_NULLABLE_TEXT = {"type": ["string", "null"]}
 DISPOSITIONS = [str(value) for value in Disposition]  # also the CDR schema's
 
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": schema}
-
-
-def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": schema}
-
-
-def _paging(default: int, maximum: int) -> list[dict[str, Any]]:
-    return [
-        _query(
-            "limit",
-            "Page size",
-            {"type": "integer", "minimum": 1, "maximum": maximum, "default": default},
-        ),
-        _query("offset", "Rows to skip", {"type": "integer", "minimum": 0, "default": 0}),
-    ]
-
-
-_AUTH = {"401": _error("Unauthorized"), "403": _error("Forbidden")}
-_ID = _path("id", {"type": "integer", "minimum": 1})
-_BOX = _path("box", {"type": "string", "pattern": "^[0-9]{2,6}$"})
+_ID = path_parameter("id", {"type": "integer", "minimum": 1})
+_BOX = path_parameter("box", NUMBER)
 _TIME_RANGE = [
-    _query("from", "At or after this time (with offset)", _TIME),
-    _query("to", "Before this time (with offset)", _TIME),
+    query("from", "At or after this time (with offset)", TIME),
+    query("to", "Before this time (with offset)", TIME),
+]
+_RECORDING_FILTERS = [
+    *_TIME_RANGE,
+    query("party", "Caller or callee number", {"type": "string"}),
+    query("queue", "Queue number", {"type": "string"}),
+    query("agent", "Agent extension", {"type": "string"}),
+    query("text", "Part of the note", {"type": "string"}),
 ]
 _AUDIO = {
     "description": "The WAV file as an attachment (206 for a Range request)",
@@ -60,14 +52,14 @@ _AUDIO = {
         "Content-Disposition": {"schema": {"type": "string"}},
         "Accept-Ranges": {"schema": {"const": "bytes"}},
     },
-    "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+    "content": {"audio/wav": {"schema": BINARY}},
 }
 _AUDIO_RESPONSES = {
     "200": _AUDIO,
     "206": {**_AUDIO, "description": "The requested byte range (Content-Range)"},
-    **_AUTH,
-    "404": _json(_ref("Error"), "No such resource, or its file is missing"),
-    "416": _json(_ref("Error"), "Range outside the file (Content-Range: bytes */size)"),
+    **AUTH,
+    "404": json_body(ref("Error"), "No such resource, or its file is missing"),
+    "416": RANGE_NOT_SATISFIABLE,
 }
 
 HISTORY_PATHS: dict[str, Any] = {
@@ -75,19 +67,12 @@ HISTORY_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "searchRecordings",
             "summary": "Search recordings, newest first (agents: calls they took part in)",
-            "x-pbxd-roles": _ROLES_ALL,
-            "parameters": [
-                *_TIME_RANGE,
-                _query("party", "Caller or callee number", {"type": "string"}),
-                _query("queue", "Queue number", {"type": "string"}),
-                _query("agent", "Agent extension", {"type": "string"}),
-                _query("text", "Part of the note", {"type": "string"}),
-                *_paging(50, 1000),
-            ],
+            "x-pbxd-roles": ALL_ROLES,
+            "parameters": [*_RECORDING_FILTERS, *paging(50, 1000)],
             "responses": {
-                "200": _json(_ref("RecordingPage"), "One page of recordings"),
-                "400": _error("BadRequest"),
-                **_AUTH,
+                "200": json_body(ref("RecordingPage"), "One page of recordings"),
+                "400": error("BadRequest"),
+                **AUTH,
             },
         }
     },
@@ -96,30 +81,24 @@ HISTORY_PATHS: dict[str, Any] = {
             "operationId": "archiveRecordings",
             "summary": "The recordings a search finds, or those listed by `id`, as one zip "
             "(stored entries and index.csv); at most 500",
-            "x-pbxd-roles": _ROLES_ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "parameters": [
-                *_TIME_RANGE,
-                _query("party", "Caller or callee number", {"type": "string"}),
-                _query("queue", "Queue number", {"type": "string"}),
-                _query("agent", "Agent extension", {"type": "string"}),
-                _query("text", "Part of the note", {"type": "string"}),
-                {
-                    "name": "id",
-                    "in": "query",
-                    "description": "Recording ids (repeat the parameter); instead of a search",
-                    "schema": {"type": "array", "items": {"type": "integer"}, "maxItems": 500},
-                    "explode": True,
-                },
+                *_RECORDING_FILTERS,
+                query(
+                    "id",
+                    "Recording ids (repeat the parameter); instead of a search",
+                    {"type": "array", "items": {"type": "integer"}, "maxItems": 500},
+                    explode=True,
+                ),
             ],
             "responses": {
                 "200": {
                     "description": "The zip, streamed as an attachment",
-                    "content": {"application/zip": {"schema": {"type": "string",
-                                                               "format": "binary"}}},
+                    "content": {"application/zip": {"schema": BINARY}},
                 },
-                "400": _error("BadRequest"),
-                **_AUTH,
-                "404": _json(_ref("Error"), "A listed recording does not exist for this user"),
+                "400": error("BadRequest"),
+                **AUTH,
+                "404": json_body(ref("Error"), "A listed recording does not exist for this user"),
             },
         }
     },
@@ -128,34 +107,31 @@ HISTORY_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getRecording",
             "summary": "One recording's metadata",
-            "x-pbxd-roles": _ROLES_ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "responses": {
-                "200": _json(_ref("Recording"), "The recording"),
-                **_AUTH,
-                "404": _error("NotFound"),
+                "200": json_body(ref("Recording"), "The recording"),
+                **AUTH,
+                "404": error("NotFound"),
             },
         },
         "put": {
             "operationId": "annotateRecording",
             "summary": "Set the note (批注)",
-            "x-pbxd-roles": _ROLES_STAFF,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("RecordingNote")}},
-            },
+            "x-pbxd-roles": STAFF_ROLES,
+            "requestBody": json_request("RecordingNote"),
             "responses": {
-                "200": _json(_ref("Recording"), "The annotated recording"),
-                "400": _error("BadRequest"),
-                **_AUTH,
-                "404": _error("NotFound"),
-                "413": _error("TooLarge"),
+                "200": json_body(ref("Recording"), "The annotated recording"),
+                "400": error("BadRequest"),
+                **AUTH,
+                "404": error("NotFound"),
+                "413": error("TooLarge"),
             },
         },
         "delete": {
             "operationId": "deleteRecording",
             "summary": "Delete the recording and its file",
-            "x-pbxd-roles": ["admin"],
-            "responses": {"204": {"description": "Deleted"}, **_AUTH, "404": _error("NotFound")},
+            "x-pbxd-roles": ADMIN_ROLES,
+            "responses": {"204": {"description": "Deleted"}, **AUTH, "404": error("NotFound")},
         },
     },
     "/api/v1/recordings/{id}/audio": {
@@ -163,15 +139,8 @@ HISTORY_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "downloadRecording",
             "summary": "The recording's audio (WAV), streamed; single byte ranges supported",
-            "x-pbxd-roles": _ROLES_ALL,
-            "parameters": [
-                {
-                    "name": "Range",
-                    "in": "header",
-                    "description": "bytes=first-last, bytes=first- or bytes=-suffix",
-                    "schema": {"type": "string"},
-                }
-            ],
+            "x-pbxd-roles": ALL_ROLES,
+            "parameters": [RANGE_HEADER],
             "responses": _AUDIO_RESPONSES,
         },
     },
@@ -180,11 +149,11 @@ HISTORY_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listVoicemail",
             "summary": "A box's messages, newest first (agents: their own box)",
-            "x-pbxd-roles": _ROLES_ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "responses": {
-                "200": _json(_ref("VoicemailBox"), "The messages"),
-                "400": _error("BadRequest"),
-                **_AUTH,
+                "200": json_body(ref("VoicemailBox"), "The messages"),
+                "400": error("BadRequest"),
+                **AUTH,
             },
         },
     },
@@ -193,34 +162,34 @@ HISTORY_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getVoicemailGreeting",
             "summary": "The box's own greeting (404: it plays the default one)",
-            "x-pbxd-roles": _ROLES_ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "responses": _AUDIO_RESPONSES,
         },
         "put": {
             "operationId": "setVoicemailGreeting",
             "summary": "Upload the box's greeting: any WAV as the body (converted to 8 kHz "
             "mono, at most 60 s); admins and the box's owner",
-            "x-pbxd-roles": _ROLES_ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "requestBody": {
                 "required": True,
-                "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+                "content": {"audio/wav": {"schema": BINARY}},
             },
             "responses": {
-                "200": _json({"type": "object", "properties": {
+                "200": json_body({"type": "object", "properties": {
                     "box": {"type": "string"}, "duration": {"type": "number"},
                     "audio": {"type": "string"}}}, "The greeting is set"),  # fmt: skip
-                "400": _json(_ref("Error"), "Not a WAV the converter reads, or too long"),
-                **_AUTH,
-                "413": _error("TooLarge"),
-                "415": _json(_ref("Error"), "Not sent as audio/wav"),
+                "400": json_body(ref("Error"), "Not a WAV the converter reads, or too long"),
+                **AUTH,
+                "413": error("TooLarge"),
+                "415": json_body(ref("Error"), "Not sent as audio/wav"),
             },
         },
         "delete": {
             "operationId": "deleteVoicemailGreeting",
             "summary": "Back to the default greeting; admins and the box's owner",
-            "x-pbxd-roles": _ROLES_ALL,
-            "responses": {"204": {"description": "Removed"}, **_AUTH,
-                          "404": _error("NotFound")},  # fmt: skip
+            "x-pbxd-roles": ALL_ROLES,
+            "responses": {"204": {"description": "Removed"}, **AUTH,
+                          "404": error("NotFound")},  # fmt: skip
         },
     },
     "/api/v1/voicemail/{box}/{id}": {
@@ -228,61 +197,58 @@ HISTORY_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "downloadVoicemail",
             "summary": "The message's audio (WAV), streamed",
-            "x-pbxd-roles": _ROLES_ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "responses": _AUDIO_RESPONSES,
         },
         "put": {
             "operationId": "markVoicemail",
             "summary": "Mark the message new or old (heard)",
-            "x-pbxd-roles": _ROLES_ALL,
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("VoicemailMark")}},
-            },
+            "x-pbxd-roles": ALL_ROLES,
+            "requestBody": json_request("VoicemailMark"),
             "responses": {
-                "200": _json(_ref("VoicemailMessage"), "The message"),
-                "400": _error("BadRequest"),
-                **_AUTH,
-                "404": _error("NotFound"),
+                "200": json_body(ref("VoicemailMessage"), "The message"),
+                "400": error("BadRequest"),
+                **AUTH,
+                "404": error("NotFound"),
             },
         },
         "delete": {
             "operationId": "deleteVoicemail",
             "summary": "Delete the message and its file (admin: any box; others: their own)",
-            "x-pbxd-roles": _ROLES_ALL,
-            "responses": {"204": {"description": "Deleted"}, **_AUTH, "404": _error("NotFound")},
+            "x-pbxd-roles": ALL_ROLES,
+            "responses": {"204": {"description": "Deleted"}, **AUTH, "404": error("NotFound")},
         },
     },
     "/api/v1/queue-events": {
         "get": {
             "operationId": "listQueueEvents",
             "summary": "The queue and agent event log, oldest first",
-            "x-pbxd-roles": _ROLES_STAFF,
+            "x-pbxd-roles": STAFF_ROLES,
             "parameters": [
                 *_TIME_RANGE,
-                _query("queue", "Queue number", {"type": "string"}),
-                _query("agent", "Agent extension", {"type": "string"}),
-                _query("event", "Event type", {"enum": [str(value) for value in QueueEventType]}),
-                _query("call_id", "Events of one call", {"type": "string"}),
-                *_paging(1000, 10000),
+                query("queue", "Queue number", {"type": "string"}),
+                query("agent", "Agent extension", {"type": "string"}),
+                query("event", "Event type", {"enum": [str(value) for value in QueueEventType]}),
+                query("call_id", "Events of one call", {"type": "string"}),
+                *paging(1000, 10000),
             ],
             "responses": {
-                "200": _json(_ref("QueueEventList"), "The events"),
-                "400": _error("BadRequest"),
-                **_AUTH,
+                "200": json_body(ref("QueueEventList"), "The events"),
+                "400": error("BadRequest"),
+                **AUTH,
             },
         }
     },
     "/api/v1/cdr/{call_id}/legs": {
-        "parameters": [_path("call_id", {"type": "string"})],
+        "parameters": [path_parameter("call_id", {"type": "string"})],
         "get": {
             "operationId": "getCallLegs",
             "summary": "The legs and call-center details of one call",
-            "x-pbxd-roles": _ROLES_STAFF,
+            "x-pbxd-roles": STAFF_ROLES,
             "responses": {
-                "200": _json(_ref("CallLegs"), "The call"),
-                **_AUTH,
-                "404": _error("NotFound"),
+                "200": json_body(ref("CallLegs"), "The call"),
+                **AUTH,
+                "404": error("NotFound"),
             },
         },
     },
@@ -294,13 +260,13 @@ HISTORY_SCHEMAS: dict[str, Any] = {
         "required": ["id", "start", "duration", "caller", "callee", "note", "available", "audio"],
         "properties": {
             "id": {"type": "integer"},
-            "call_id": _NULLABLE_TEXT,
-            "start": _TIME,
+            "call_id": NULLABLE_TEXT,
+            "start": TIME,
             "duration": {"type": "number", "description": "seconds"},
             "caller": {"type": "string"},
             "callee": {"type": "string"},
-            "queue": _NULLABLE_TEXT,
-            "agent": _NULLABLE_TEXT,
+            "queue": NULLABLE_TEXT,
+            "agent": NULLABLE_TEXT,
             "note": {"type": "string"},
             "format": {"enum": [str(value) for value in FORMATS]},
             "channels": {"enum": [1, 2], "description": "2: left caller, right callee"},
@@ -309,16 +275,7 @@ HISTORY_SCHEMAS: dict[str, Any] = {
             "audio": {"type": "string", "description": "URL of the audio"},
         },
     },
-    "RecordingPage": {
-        "type": "object",
-        "required": ["items", "total", "limit", "offset"],
-        "properties": {
-            "items": {"type": "array", "items": _ref("Recording")},
-            "total": {"type": "integer", "description": "matches over all pages"},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-        },
-    },
+    "RecordingPage": page_of("Recording", "matches over all pages"),
     "RecordingNote": {
         "type": "object",
         "required": ["note"],
@@ -332,7 +289,7 @@ HISTORY_SCHEMAS: dict[str, Any] = {
             "id": {"type": "integer"},
             "box": {"type": "string"},
             "caller": {"type": "string"},
-            "time": _TIME,
+            "time": TIME,
             "duration": {"type": "number", "description": "seconds"},
             "new": {"type": "boolean"},
             "available": {"type": "boolean"},
@@ -346,7 +303,7 @@ HISTORY_SCHEMAS: dict[str, Any] = {
             "box": {"type": "string"},
             "new": {"type": "integer"},
             "old": {"type": "integer"},
-            "items": {"type": "array", "items": _ref("VoicemailMessage")},
+            "items": {"type": "array", "items": ref("VoicemailMessage")},
         },
     },
     "VoicemailMark": {
@@ -360,19 +317,15 @@ HISTORY_SCHEMAS: dict[str, Any] = {
         "required": ["id", "time", "event", "data"],
         "properties": {
             "id": {"type": "integer"},
-            "time": _TIME,
-            "call_id": _NULLABLE_TEXT,
-            "queue": _NULLABLE_TEXT,
-            "agent": _NULLABLE_TEXT,
+            "time": TIME,
+            "call_id": NULLABLE_TEXT,
+            "queue": NULLABLE_TEXT,
+            "agent": NULLABLE_TEXT,
             "event": {"enum": [str(value) for value in QueueEventType]},
             "data": {"type": "object"},
         },
     },
-    "QueueEventList": {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": _ref("QueueEvent")}},
-    },
+    "QueueEventList": item_list("QueueEvent"),
     "CallLeg": {
         "type": "object",
         "required": ["id", "leg", "direction", "party", "peer_kind", "peer", "start", "end"],
@@ -383,9 +336,9 @@ HISTORY_SCHEMAS: dict[str, Any] = {
             "party": {"type": "string"},
             "peer_kind": {"enum": [str(value) for value in PeerKind]},
             "peer": {"type": "string"},
-            "start": _TIME,
-            "answer": {"type": ["string", "null"], "format": "date-time"},
-            "end": _TIME,
+            "start": TIME,
+            "answer": NULLABLE_TIME,
+            "end": TIME,
             "disposition": {"enum": DISPOSITIONS},
             "hangup_side": {"enum": ["caller", "callee", "system"]},
         },
@@ -395,9 +348,9 @@ HISTORY_SCHEMAS: dict[str, Any] = {
         "required": ["cdr_id"],
         "properties": {
             "cdr_id": {"type": "integer"},
-            "queue": _NULLABLE_TEXT,
+            "queue": NULLABLE_TEXT,
             "wait": {"type": ["integer", "null"], "description": "seconds in the queue"},
-            "agent": _NULLABLE_TEXT,
+            "agent": NULLABLE_TEXT,
             "recording": {"type": ["integer", "null"], "description": "recording id"},
             "survey": {"enum": [*(str(value) for value in SurveyResult), None]},
             "survey_reason": {"enum": [*(str(value) for value in SurveyReason), None]},
@@ -408,8 +361,8 @@ HISTORY_SCHEMAS: dict[str, Any] = {
         "required": ["call_id", "details", "items"],
         "properties": {
             "call_id": {"type": "string"},
-            "details": {"type": "array", "items": _ref("CallDetail")},
-            "items": {"type": "array", "items": _ref("CallLeg")},
+            "details": {"type": "array", "items": ref("CallDetail")},
+            "items": {"type": "array", "items": ref("CallLeg")},
         },
     },
 }

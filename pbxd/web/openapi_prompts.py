@@ -8,33 +8,25 @@ from typing import Any
 from ..media.convert import MAX_CHANNELS, MAX_RATE, MAX_SECONDS, MIN_RATE
 from ..media.prompts import LANGUAGES
 from ..services.prompts import ID_RULE, SOURCES
+from .openapi_common import (
+    ADMIN_ROLES,
+    AUTH,
+    BINARY,
+    RANGE_HEADER,
+    RANGE_NOT_SATISFIABLE,
+    STAFF_ROLES,
+    TIME,
+    error,
+    item_list,
+    json_body,
+    path_parameter,
+    query,
+    ref,
+)
 from .prompts import MAX_UPLOAD_BYTES, WAV_TYPES
 
-_ADMIN = ["admin"]
-_STAFF = ["admin", "supervisor"]
-_TIME = {"type": "string", "format": "date-time", "examples": ["2024-05-01T08:30:00Z"]}
 _LANGUAGE = {"type": "string", "enum": list(LANGUAGES)}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-_AUTH = {"401": _error("Unauthorized"), "403": _error("Forbidden")}
-_ID = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
-}
+_ID = path_parameter("id", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"})
 _WAV_RULES = (
     f"Any WAV file: PCM 8-bit unsigned or 16/24/32-bit, IEEE float 32/64-bit, A-law or "
     f"mu-law, also as WAVE_FORMAT_EXTENSIBLE; {MIN_RATE} to {MAX_RATE} Hz, 1 to "
@@ -43,36 +35,36 @@ _WAV_RULES = (
     "anti-aliasing low-pass)."
 )
 _UPLOAD_ERRORS = {
-    "400": _json(
-        _ref("Error"),
+    "400": json_body(
+        ref("Error"),
         "Bad id or language (invalid), or a file that is not an accepted WAV "
         "(invalid_audio, with the reason: not a WAV file, unsupported encoding, truncated, "
         "too long, empty)",
     ),
-    **_AUTH,
-    "413": _error("TooLarge"),
-    "415": _json(_ref("Error"), "Wrong Content-Type (unsupported_media_type)"),
+    **AUTH,
+    "413": error("TooLarge"),
+    "415": json_body(ref("Error"), "Wrong Content-Type (unsupported_media_type)"),
 }
-_LANGUAGE_QUERY = {
-    "name": "language",
-    "in": "query",
-    "schema": _LANGUAGE,
-}
+
+
+def _language_query(description: str) -> dict[str, Any]:
+    return query("language", description, _LANGUAGE)
+
 
 PROMPTS_PATHS: dict[str, Any] = {
     "/api/v1/prompts": {
         "get": {
             "operationId": "listPrompts",
             "summary": "System prompts and uploads, by id",
-            "x-pbxd-roles": _STAFF,
-            "responses": {"200": _json(_ref("PromptList"), "The prompts"), **_AUTH},
+            "x-pbxd-roles": STAFF_ROLES,
+            "responses": {"200": json_body(ref("PromptList"), "The prompts"), **AUTH},
         },
         "post": {
             "operationId": "uploadPrompt",
             "summary": "Upload a prompt from a browser form (a new id, or replacing one)",
             "description": _WAV_RULES
             + " An upload with the id of a system prompt replaces it until deleted.",
-            "x-pbxd-roles": _ADMIN,
+            "x-pbxd-roles": ADMIN_ROLES,
             "requestBody": {
                 "required": True,
                 "content": {
@@ -95,7 +87,7 @@ PROMPTS_PATHS: dict[str, Any] = {
             },
             "responses": {
                 "201": {
-                    **_json(_ref("Prompt"), "Uploaded"),
+                    **json_body(ref("Prompt"), "Uploaded"),
                     "headers": {
                         "Location": {
                             "description": "URL of the prompt",
@@ -112,24 +104,19 @@ PROMPTS_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getPrompt",
             "summary": "One prompt: its files and which plays in each language",
-            "x-pbxd-roles": _STAFF,
+            "x-pbxd-roles": STAFF_ROLES,
             "responses": {
-                "200": _json(_ref("Prompt"), "The prompt"),
-                **_AUTH,
-                "404": _error("NotFound"),
+                "200": json_body(ref("Prompt"), "The prompt"),
+                **AUTH,
+                "404": error("NotFound"),
             },
         },
         "put": {
             "operationId": "putPrompt",
             "summary": "Upload a prompt as the raw request body",
             "description": _WAV_RULES,
-            "x-pbxd-roles": _ADMIN,
-            "parameters": [
-                {
-                    **_LANGUAGE_QUERY,
-                    "description": "Only for this language; left out: for every language",
-                }
-            ],
+            "x-pbxd-roles": ADMIN_ROLES,
+            "parameters": [_language_query("Only for this language; left out: for every language")],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -138,28 +125,25 @@ PROMPTS_PATHS: dict[str, Any] = {
                 },
             },
             "responses": {
-                "200": _json(_ref("Prompt"), "Replaced the upload"),
-                "201": _json(_ref("Prompt"), "Uploaded"),
+                "200": json_body(ref("Prompt"), "Replaced the upload"),
+                "201": json_body(ref("Prompt"), "Uploaded"),
                 **_UPLOAD_ERRORS,
             },
         },
         "delete": {
             "operationId": "deletePrompt",
             "summary": "Delete uploads; the system prompt of the same id plays again",
-            "x-pbxd-roles": _ADMIN,
+            "x-pbxd-roles": ADMIN_ROLES,
             "parameters": [
-                {
-                    **_LANGUAGE_QUERY,
-                    "description": "Only the upload for this language; left out: every upload",
-                }
+                _language_query("Only the upload for this language; left out: every upload")
             ],
             "responses": {
                 "204": {"description": "Deleted"},
-                "400": _error("BadRequest"),
-                **_AUTH,
-                "404": _error("NotFound"),
-                "409": _json(
-                    _ref("Error"),
+                "400": error("BadRequest"),
+                **AUTH,
+                "404": error("NotFound"),
+                "409": json_body(
+                    ref("Error"),
                     "A system prompt (read_only), or an upload a queue or IVR uses with no "
                     "system prompt to fall back to (in_use, naming the users)",
                 ),
@@ -171,30 +155,25 @@ PROMPTS_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "playPrompt",
             "summary": "The WAV file that plays in a language; single byte ranges supported",
-            "x-pbxd-roles": _STAFF,
+            "x-pbxd-roles": STAFF_ROLES,
             "parameters": [
-                {**_LANGUAGE_QUERY, "description": "Default: the daemon's language (zh)"},
-                {
-                    "name": "Range",
-                    "in": "header",
-                    "description": "bytes=first-last, bytes=first- or bytes=-suffix",
-                    "schema": {"type": "string"},
-                },
+                _language_query("Default: the daemon's language (zh)"),
+                RANGE_HEADER,
             ],
             "responses": {
                 "200": {
                     "description": "The WAV file (8 kHz mono 16-bit PCM for uploads)",
                     "headers": {"Accept-Ranges": {"schema": {"const": "bytes"}}},
-                    "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+                    "content": {"audio/wav": {"schema": BINARY}},
                 },
                 "206": {
                     "description": "The requested byte range (Content-Range)",
-                    "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+                    "content": {"audio/wav": {"schema": BINARY}},
                 },
-                "400": _error("BadRequest"),
-                **_AUTH,
-                "404": _json(_ref("Error"), "No such prompt in that language"),
-                "416": _json(_ref("Error"), "Range outside the file (Content-Range: bytes */size)"),
+                "400": error("BadRequest"),
+                **AUTH,
+                "404": json_body(ref("Error"), "No such prompt in that language"),
+                "416": RANGE_NOT_SATISFIABLE,
             },
         },
     },
@@ -226,7 +205,7 @@ PROMPTS_SCHEMAS: dict[str, Any] = {
             },
             "duration": _NULLABLE_SECONDS,
             "size": {"type": "integer", "minimum": 0, "description": "bytes"},
-            "modified": _TIME,
+            "modified": TIME,
         },
     },
     "Prompt": {
@@ -261,14 +240,10 @@ PROMPTS_SCHEMAS: dict[str, Any] = {
             "languages": {"type": "array", "items": _LANGUAGE},
             "duration": {**_NULLABLE_SECONDS, "description": "seconds, the longest that plays"},
             "size": {"type": "integer", "description": "bytes of the files that play"},
-            "modified": _TIME,
-            "files": {"type": "array", "items": _ref("PromptFile")},
+            "modified": TIME,
+            "files": {"type": "array", "items": ref("PromptFile")},
             "audio": {"type": "string", "description": "URL to listen to it"},
         },
     },
-    "PromptList": {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": _ref("Prompt")}},
-    },
+    "PromptList": item_list("Prompt"),
 }

@@ -17,11 +17,9 @@ from ..services.reports import (
     Period,
 )
 from .cdr import CDR_CSV_COLUMNS
+from .openapi_common import ALL_ROLES, AUTH, NUMBER, error, query, ref
 
-_ROLES_ALL = ["admin", "supervisor", "agent"]
 _DATE = {"type": "string", "format": "date", "examples": ["2024-05-01"]}
-_NUMBER = {"type": "string", "pattern": "^[0-9]{2,6}$"}
-_NULLABLE_TEXT = {"type": ["string", "null"]}
 _TIMEZONE = {"type": "string", "default": DEFAULT_TIMEZONE, "examples": ["America/New_York"]}
 _METRIC_TYPES = {
     "count": {"type": "integer", "minimum": 0},
@@ -30,32 +28,7 @@ _METRIC_TYPES = {
 }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{name}"}
-
-
-def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
-
-
-def _csv(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "headers": {
-            "Content-Disposition": {
-                "description": 'attachment; filename="..."',
-                "schema": {"type": "string"},
-            }
-        },
-        "content": {"text/csv": {"schema": {"type": "string"}}},
-    }
-
-
-_FILTER = {"type": "array", "items": _NUMBER}
+_FILTER = {"type": "array", "items": NUMBER}
 
 REPORTS_PATHS: dict[str, Any] = {
     "/api/v1/reports": {
@@ -71,43 +44,43 @@ REPORTS_PATHS: dict[str, Any] = {
                 + f"; at most {MAX_ROWS} rows (buckets x keys). CSV: UTF-8 with a BOM, a header "
                 "row, the rows, and a last row with the totals."
             ),
-            "x-pbxd-roles": _ROLES_ALL,
+            "x-pbxd-roles": ALL_ROLES,
             "parameters": [
-                _query(
+                query(
                     "period",
                     "Bucket size; weeks start on Monday",
                     {"enum": [str(p) for p in Period], "default": "day"},
                 ),
-                _query(
+                query(
                     "group",
                     "One key per row: none, the queue, or the agent (extension)",
                     {"enum": [str(g) for g in Group], "default": "total"},
                 ),
-                _query("start", "First local date of the range", _DATE, required=True),
-                _query("end", "Last local date of the range (included)", _DATE, required=True),
-                _query("timezone", "IANA zone of the local dates and buckets", _TIMEZONE),
-                _query(
+                query("start", "First local date of the range", _DATE, required=True),
+                query("end", "Last local date of the range (included)", _DATE, required=True),
+                query("timezone", "IANA zone of the local dates and buckets", _TIMEZONE),
+                query(
                     "queue",
                     "Only these queues (repeat, or separate by commas)",
                     _FILTER,
                     style="form",
                     explode=True,
                 ),
-                _query(
+                query(
                     "agent",
                     "Only calls of these agents' extensions (repeat, or separate by commas)",
                     _FILTER,
                     style="form",
                     explode=True,
                 ),
-                _query("format", "Response format", {"enum": ["json", "csv"], "default": "json"}),
-                _query("lang", "Labels of the CSV header", {"enum": ["en", "zh"], "default": "en"}),
+                query("format", "Response format", {"enum": ["json", "csv"], "default": "json"}),
+                query("lang", "Labels of the CSV header", {"enum": ["en", "zh"], "default": "en"}),
             ],
             "responses": {
                 "200": {
                     "description": "The report (JSON), or the table as a CSV attachment",
                     "content": {
-                        "application/json": {"schema": _ref("Report")},
+                        "application/json": {"schema": ref("Report")},
                         "text/csv": {"schema": {"type": "string"}},
                     },
                     "headers": {
@@ -117,9 +90,8 @@ REPORTS_PATHS: dict[str, Any] = {
                         }
                     },
                 },
-                "400": _error("BadRequest"),
-                "401": _error("Unauthorized"),
-                "403": _error("Forbidden"),
+                "400": error("BadRequest"),
+                **AUTH,
             },
         }
     }
@@ -150,7 +122,7 @@ REPORTS_SCHEMAS: dict[str, Any] = {
     },
     "ReportRow": {
         "allOf": [
-            _ref("ReportMetrics"),
+            ref("ReportMetrics"),
             {
                 "type": "object",
                 "required": ["bucket", "from", "to", "key", "name"],
@@ -192,9 +164,9 @@ REPORTS_SCHEMAS: dict[str, Any] = {
             "timezone": {"type": "string"},
             "queues": {"type": ["array", "null"], "items": {"type": "string"}},
             "agents": {"type": ["array", "null"], "items": {"type": "string"}},
-            "columns": {"type": "array", "items": _ref("ReportColumn")},
-            "rows": {"type": "array", "items": _ref("ReportRow")},
-            "totals": _ref("ReportMetrics"),
+            "columns": {"type": "array", "items": ref("ReportColumn")},
+            "rows": {"type": "array", "items": ref("ReportRow")},
+            "totals": ref("ReportMetrics"),
         },
     },
 }
@@ -203,8 +175,8 @@ REPORTS_SCHEMAS: dict[str, Any] = {
 def add_cdr_export(operation: dict[str, Any]) -> None:
     """Document `format=csv` on GET /api/v1/cdr (its JSON side lives in openapi.py)."""
     operation["parameters"] += [
-        _query("format", "Response format", {"enum": ["json", "csv"], "default": "json"}),
-        _query("timezone", "CSV only: zone of the local times written", _TIMEZONE),
+        query("format", "Response format", {"enum": ["json", "csv"], "default": "json"}),
+        query("timezone", "CSV only: zone of the local times written", _TIMEZONE),
     ]
     operation["responses"]["200"]["content"]["text/csv"] = {"schema": {"type": "string"}}
     operation["responses"]["200"]["description"] = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..services.backup import MAX_BACKUP_BYTES
-from .openapi_common import AUTH, TIME, error, json_body, ref
+from .openapi_common import AUTH, BINARY, TIME, error, json_body, ref
 
-_ZIP = {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+_ZIP = {"application/zip": {"schema": BINARY}}
 
 SYSTEM_PATHS: dict[str, Any] = {
     "/api/v1/system/info": {

@@ -6,7 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..services.users import PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, Language, Masking, Role
-from .openapi_common import AUTH, TIME, error, json_body, ref
+from .openapi_common import (
+    ADMIN_ROLES,
+    ALL_ROLES,
+    AUTH,
+    NUMBER,
+    TIME,
+    error,
+    item_list,
+    json_body,
+    json_request,
+    path_parameter,
+    query,
+    ref,
+)
 from .oplog import DEFAULT_LIMIT, MAX_LIMIT
 
 _CSRF_NOTE = (
@@ -22,18 +35,7 @@ _PASSWORD = {
     "minLength": PASSWORD_MIN_LEN,
     "maxLength": PASSWORD_MAX_LEN,
 }
-_USERNAME_PARAMETER = {"name": "username", "in": "path", "required": True, "schema": _USERNAME}
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
-
-
-def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    parameter = {"name": name, "in": "query", "schema": schema}
-    if description:
-        parameter["description"] = description
-    return parameter
+_USERNAME_PARAMETER = path_parameter("username", _USERNAME)
 
 
 _SESSION_COOKIE_HEADER = {
@@ -53,7 +55,7 @@ USERS_PATHS: dict[str, Any] = {
             "a foreign Origin is refused (403 csrf).",
             "security": [],
             "x-pbxd-roles": "public",
-            "requestBody": _body("LoginRequest"),
+            "requestBody": json_request("LoginRequest"),
             "responses": {
                 "200": {
                     **json_body(ref("Session"), "Logged in"),
@@ -70,13 +72,13 @@ USERS_PATHS: dict[str, Any] = {
             "operationId": "getSession",
             "summary": "The user and CSRF token of the session cookie (the page calls it on "
             "load); 401 without a valid session",
-            "x-pbxd-roles": [str(role) for role in Role],
+            "x-pbxd-roles": ALL_ROLES,
             "responses": {"200": json_body(ref("Session"), "The session"), **AUTH},
         },
         "delete": {
             "operationId": "deleteSession",
             "summary": "Log out: the session ends and the cookie is cleared",
-            "x-pbxd-roles": [str(role) for role in Role],
+            "x-pbxd-roles": ALL_ROLES,
             "responses": {"204": {"description": "Logged out"}, **AUTH},
         },
     },
@@ -84,14 +86,14 @@ USERS_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listUsers",
             "summary": "All users, by username",
-            "x-pbxd-roles": ["admin"],
+            "x-pbxd-roles": ADMIN_ROLES,
             "responses": {"200": json_body(ref("UserList"), "The users"), **AUTH},
         },
         "post": {
             "operationId": "createUser",
             "summary": "Create a user",
-            "x-pbxd-roles": ["admin"],
-            "requestBody": _body("UserCreate"),
+            "x-pbxd-roles": ADMIN_ROLES,
+            "requestBody": json_request("UserCreate"),
             "responses": {
                 "201": {
                     **json_body(ref("User"), "Created"),
@@ -116,14 +118,14 @@ USERS_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getOwnUser",
             "summary": "The caller's own user",
-            "x-pbxd-roles": [str(role) for role in Role],
+            "x-pbxd-roles": ALL_ROLES,
             "responses": {"200": json_body(ref("User"), "The user"), **AUTH},
         },
         "put": {
             "operationId": "updateOwnUser",
             "summary": "Choose one's console language",
-            "x-pbxd-roles": [str(role) for role in Role],
-            "requestBody": _body("OwnUserUpdate"),
+            "x-pbxd-roles": ALL_ROLES,
+            "requestBody": json_request("OwnUserUpdate"),
             "responses": {
                 "200": json_body(ref("User"), "The updated user"),
                 "400": error("BadRequest"),
@@ -136,8 +138,8 @@ USERS_PATHS: dict[str, Any] = {
             "operationId": "changeOwnPassword",
             "summary": "Change one's own password; every other session and token of the user "
             "is revoked (this one stays). Wrong attempts count against the login rate limit.",
-            "x-pbxd-roles": [str(role) for role in Role],
-            "requestBody": _body("PasswordChange"),
+            "x-pbxd-roles": ALL_ROLES,
+            "requestBody": json_request("PasswordChange"),
             "responses": {
                 "204": {"description": "Changed"},
                 "400": error("BadRequest"),
@@ -154,7 +156,7 @@ USERS_PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getUser",
             "summary": "One user",
-            "x-pbxd-roles": ["admin"],
+            "x-pbxd-roles": ADMIN_ROLES,
             "responses": {
                 "200": json_body(ref("User"), "The user"),
                 **AUTH,
@@ -166,8 +168,8 @@ USERS_PATHS: dict[str, Any] = {
             "summary": "Change a user (fields left out stay). A role change resets masking to "
             "the new role's default unless given, and drops the queues of an ex-supervisor; a "
             "new password revokes the user's sessions and tokens.",
-            "x-pbxd-roles": ["admin"],
-            "requestBody": _body("UserUpdate"),
+            "x-pbxd-roles": ADMIN_ROLES,
+            "requestBody": json_request("UserUpdate"),
             "responses": {
                 "200": json_body(ref("User"), "The updated user"),
                 "400": error("BadRequest"),
@@ -184,7 +186,7 @@ USERS_PATHS: dict[str, Any] = {
         "delete": {
             "operationId": "deleteUser",
             "summary": "Delete a user with his sessions and tokens",
-            "x-pbxd-roles": ["admin"],
+            "x-pbxd-roles": ADMIN_ROLES,
             "responses": {
                 "204": {"description": "Deleted"},
                 **AUTH,
@@ -201,33 +203,33 @@ USERS_PATHS: dict[str, Any] = {
             "summary": "The operation log (操作日志), newest first: logins (login, "
             "login_failed), logouts and every successful change through the API (action "
             '"<METHOD> <path template>"). Rows name the fields a request set, never values.',
-            "x-pbxd-roles": ["admin"],
+            "x-pbxd-roles": ADMIN_ROLES,
             "parameters": [
-                _query("start", TIME, "Rows at or after this time (with offset)"),
-                _query("end", TIME, "Rows before this time (with offset)"),
-                _query("username", {"type": "string"}, "Exact username"),
-                _query(
+                query("start", "Rows at or after this time (with offset)", TIME),
+                query("end", "Rows before this time (with offset)", TIME),
+                query("username", "Exact username", {"type": "string"}),
+                query(
                     "action",
-                    {"type": "string", "examples": ["login", "PUT /api/v1/queues/{number}"]},
                     "Exact action",
+                    {"type": "string", "examples": ["login", "PUT /api/v1/queues/{number}"]},
                 ),
-                _query(
+                query(
                     "limit",
+                    "Rows per page (JSON only)",
                     {
                         "type": "integer",
                         "minimum": 1,
                         "maximum": MAX_LIMIT,
                         "default": DEFAULT_LIMIT,
-                    },  # fmt: skip
-                    "Rows per page (JSON only)",
+                    },
                 ),
-                _query("offset", {"type": "integer", "minimum": 0, "default": 0}),
-                _query(
+                query("offset", "", {"type": "integer", "minimum": 0, "default": 0}),
+                query(
                     "format",
-                    {"enum": ["json", "csv"], "default": "json"},
                     "csv: every matching row as a UTF-8 (BOM) attachment operation-log.csv "
                     "with the columns time (UTC), username, role, client_ip, action, target, "
                     "detail",
+                    {"enum": ["json", "csv"], "default": "json"},
                 ),
             ],
             "responses": {
@@ -258,16 +260,25 @@ _MASKING = {
 }
 _ROLE = {"enum": [str(role) for role in Role]}
 _EXTENSION = {
+    **NUMBER,
     "type": ["string", "null"],
-    "pattern": "^[0-9]{2,6}$",
     "description": "The extension the user works at (one user per extension); null: none",
 }
 _QUEUES = {
     "type": "array",
-    "items": {"type": "string", "pattern": "^[0-9]{2,6}$"},
+    "items": NUMBER,
     "uniqueItems": True,
     "description": "Numbers of the queues a supervisor leads (his scope); other roles lead "
     "none. A deleted queue drops out.",
+}
+# What an administrator sets on a user (UserCreate adds the username).
+_SETTABLE = {
+    "role": _ROLE,
+    "password": _PASSWORD,
+    "extension": _EXTENSION,
+    "language": _LANGUAGE,
+    "queues": _QUEUES,
+    "masking": _MASKING,
 }
 
 USERS_SCHEMAS: dict[str, Any] = {
@@ -283,35 +294,16 @@ USERS_SCHEMAS: dict[str, Any] = {
             "masking": _MASKING,
         },
     },
-    "UserList": {
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": ref("User")}},
-    },
+    "UserList": item_list("User"),
     "UserCreate": {
         "type": "object",
         "required": ["username", "role", "password"],
-        "properties": {
-            "username": {**_USERNAME, "description": '"me" is reserved'},
-            "role": _ROLE,
-            "password": _PASSWORD,
-            "extension": _EXTENSION,
-            "language": _LANGUAGE,
-            "queues": _QUEUES,
-            "masking": _MASKING,
-        },
+        "properties": {"username": {**_USERNAME, "description": '"me" is reserved'}, **_SETTABLE},
         "additionalProperties": False,
     },
     "UserUpdate": {
         "type": "object",
-        "properties": {
-            "role": _ROLE,
-            "password": _PASSWORD,
-            "extension": _EXTENSION,
-            "language": _LANGUAGE,
-            "queues": _QUEUES,
-            "masking": _MASKING,
-        },
+        "properties": _SETTABLE,
         "additionalProperties": False,
     },
     "OwnUserUpdate": {

@@ -12,9 +12,9 @@ from typing import Any
 
 from ..services import OperationView
 from .base import ADMIN_ONLY, BaseHandler
-from .cdr import _integer, _moment
-from .csvexport import send_csv
+from .csvexport import requested_format, send_csv
 from .errors import InvalidRequest
+from .params import paging_params, time_param
 from .schemas import iso_utc
 
 PARAMETERS = ("start", "end", "username", "action", "limit", "offset", "format")
@@ -47,17 +47,14 @@ class OperationLogHandler(BaseHandler):
 
     def get(self) -> None:
         params = self.query_params(PARAMETERS)
-        output = params.get("format", "json")
-        if output not in ("json", "csv"):
-            raise InvalidRequest("format: expected json or csv", field="format")
+        output = requested_format(params)
         filters = {
-            "start": _moment(params, "start"),
-            "end": _moment(params, "end"),
+            "start": time_param(params, "start"),
+            "end": time_param(params, "end"),
             "username": params.get("username"),
             "action": params.get("action"),
         }
-        limit = _integer(params, "limit", DEFAULT_LIMIT)
-        offset = _integer(params, "offset", 0)
+        limit, offset = paging_params(params, DEFAULT_LIMIT)
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidRequest(f"limit: expected 1 to {MAX_LIMIT}", field="limit")
         oplog = self.services.oplog

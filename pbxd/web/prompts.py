@@ -16,7 +16,7 @@ from tornado.httputil import HTTPFile, HTTPInputError, parse_body_arguments
 
 from ..services.prompts import PromptFile, PromptView
 from .audio import send_audio
-from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, BaseHandler
+from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, BaseHandler, reject_unknown_fields
 from .errors import InvalidRequest, PayloadTooLarge
 from .schemas import iso_utc
 from .uploads import UnsupportedMediaType, UploadHandler
@@ -93,9 +93,7 @@ class PromptsHandler(_PromptUploadHandler):
             parse_body_arguments(content_type, self.body(), fields, files, self.request.headers)
         except HTTPInputError as exc:
             raise InvalidRequest(f"request body: {exc}") from None
-        for name in list(fields) + list(files):
-            if name not in ("id", "language", "file"):
-                raise InvalidRequest(f"{name}: unknown field", field=name)
+        reject_unknown_fields([*fields, *files], ("id", "language", "file"))
         prompt_id = _text_field(fields, "id", required=True)
         language = _text_field(fields, "language", required=False) or None
         uploaded = files.get("file")
@@ -130,8 +128,7 @@ class PromptHandler(_PromptUploadHandler):
 
     def delete(self, id: str) -> None:  # noqa: A002
         self.services.prompts.delete(id, self.language_param({"language"}))
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()
 
 
 class PromptAudioHandler(BaseHandler):

@@ -15,11 +15,12 @@ from ..services import Masker, Role, Scope, UserView
 from ..services.recordings import RecordingView
 from .audio import send_audio
 from .base import ADMIN_ONLY, ADMIN_OR_SUPERVISOR, ANY_ROLE, BaseHandler
-from .cdr import _integer, _moment
 from .errors import Forbidden, RouteNotFound
+from .params import paging_params, time_param
 from .schemas import iso_utc
 
 DEFAULT_LIMIT = 50
+SEARCH_PARAMETERS = ("from", "to", "party", "queue", "agent", "text")
 _MAX_ID_DIGITS = 18
 
 
@@ -35,6 +36,19 @@ def recording_scope(handler: BaseHandler) -> Scope:
     if user.role is Role.AGENT and user_extension(user) is None:
         raise Forbidden("this agent account is linked to no extension, so it has no recordings")
     return handler.scope()
+
+
+def search_filters(params: dict[str, str]) -> dict[str, Any]:
+    """The filters of a recordings search (SEARCH_PARAMETERS) as `RecordingService.search`
+    takes them."""
+    return {
+        "start_from": time_param(params, "from"),
+        "start_to": time_param(params, "to"),
+        "party": params.get("party"),
+        "queue": params.get("queue"),
+        "agent": params.get("agent"),
+        "text": params.get("text"),
+    }
 
 
 def path_id(value: str, what: str) -> int:
@@ -70,31 +84,14 @@ class RecordingsHandler(BaseHandler):
     access = {"GET": ANY_ROLE}
 
     def get(self) -> None:
-        params = self.query_params(
-            {"from", "to", "party", "queue", "agent", "text", "limit", "offset"}
-        )
-        limit = _integer(params, "limit", DEFAULT_LIMIT)
-        offset = _integer(params, "offset", 0)
+        params = self.query_params({*SEARCH_PARAMETERS, "limit", "offset"})
+        limit, offset = paging_params(params, DEFAULT_LIMIT)
         page = self.services.recordings.search(
-            start_from=_moment(params, "from"),
-            start_to=_moment(params, "to"),
-            party=params.get("party"),
-            queue=params.get("queue"),
-            agent=params.get("agent"),
-            text=params.get("text"),
-            scope=recording_scope(self),
-            limit=limit,
-            offset=offset,
+            **search_filters(params), scope=recording_scope(self), limit=limit, offset=offset
         )
         masker = self.masker()
-        self.reply(
-            {
-                "items": [recording_json(view, masker) for view in page.items],
-                "total": page.total,
-                "limit": limit,
-                "offset": offset,
-            }
-        )
+        items = [recording_json(view, masker) for view in page.items]
+        self.reply_page(items, page.total, limit, offset)
 
 
 class RecordingHandler(BaseHandler):
@@ -115,8 +112,7 @@ class RecordingHandler(BaseHandler):
 
     def delete(self, id: str) -> None:  # noqa: A002
         self.services.recordings.delete(path_id(id, "recording"))
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()
 
 
 class RecordingAudioHandler(BaseHandler):

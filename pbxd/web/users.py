@@ -11,7 +11,6 @@ from urllib.parse import quote
 from ..services import UserView
 from ..services.users import UNSET
 from .base import ADMIN_ONLY, ANY_ROLE, SESSION_COOKIE, BaseHandler
-from .errors import InvalidRequest
 
 # What an administrator may set; `extension` may also be null (no extension).
 _FIELDS: dict[str, type] = {
@@ -22,8 +21,7 @@ _FIELDS: dict[str, type] = {
     "queues": list,
     "masking": str,
 }
-_NULLABLE = frozenset({"extension"})
-_TYPE_NAMES = {str: "a string", list: "an array"}
+_NULLABLE = ("extension",)
 
 
 def user_json(view: UserView) -> dict[str, Any]:
@@ -38,26 +36,6 @@ def user_json(view: UserView) -> dict[str, Any]:
     }
 
 
-def _user_body(
-    handler: BaseHandler, fields: dict[str, type], required: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """The body as a JSON object of `fields` (each of its type, or null when nullable)."""
-    data = handler.json_object()
-    for name in data:
-        if name not in fields:
-            raise InvalidRequest(f"{name}: unknown field", field=name)
-    for name in required:
-        if name not in data:
-            raise InvalidRequest(f"{name}: required", field=name)
-    for name, value in data.items():
-        if value is None and name in _NULLABLE:
-            continue
-        if not isinstance(value, fields[name]) or isinstance(value, bool):
-            expected = _TYPE_NAMES[fields[name]] + (" or null" if name in _NULLABLE else "")
-            raise InvalidRequest(f"{name}: expected {expected}", field=name)
-    return data
-
-
 class UsersHandler(BaseHandler):
     access = {"GET": ADMIN_ONLY, "POST": ADMIN_ONLY}
 
@@ -65,8 +43,10 @@ class UsersHandler(BaseHandler):
         self.reply({"items": [user_json(view) for view in self.services.users.list_users()]})
 
     def post(self) -> None:
-        body = _user_body(
-            self, {**_FIELDS, "username": str}, required=("username", "role", "password")
+        body = self.json_body(
+            {**_FIELDS, "username": str},
+            required=("username", "role", "password"),
+            nullable=_NULLABLE,
         )
         view = self.services.users.create_user(
             body["username"],
@@ -88,7 +68,7 @@ class UserHandler(BaseHandler):
         self.reply(user_json(self.services.users.get_user(username)))
 
     def put(self, username: str) -> None:
-        body = _user_body(self, _FIELDS)
+        body = self.json_body(_FIELDS, nullable=_NULLABLE)
         user = self.current_user
         assert user is not None  # prepare() authenticated the request
         # A new password of his own ends his other sessions, not the one of this request.
@@ -104,8 +84,7 @@ class UserHandler(BaseHandler):
 
     def delete(self, username: str) -> None:
         self.services.users.delete_user(username)
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()
 
 
 class MeHandler(BaseHandler):

@@ -33,25 +33,27 @@ def voicemail_json(view: VoicemailView, masker: Masker) -> dict[str, Any]:
     }
 
 
-class _BoxHandler(BaseHandler):
-    def check_box(self, box: str, *, delete: bool = False) -> None:
-        user = self.current_user
-        assert user is not None  # prepare() authenticated the request
-        if user.role is Role.ADMIN:
-            return
-        if user.role is Role.SUPERVISOR and not delete:
-            if not self.scope().sees_box(box):
-                raise Forbidden(f"voicemail box {box} belongs to none of your queues or agents")
-            return
-        if user_extension(user) != box:
-            raise Forbidden(f"role {user.role} may only use its own voicemail box")
+def check_box_access(handler: BaseHandler, box: str, *, owner_only: bool = False) -> None:
+    """403 unless the user may use voicemail box `box`: an admin any box, a supervisor the
+    boxes of his team (pbxd/services/scope.py), anyone his own box (his user's extension).
+    `owner_only` (deleting, changing the greeting): only admins and the box's owner."""
+    user = handler.current_user
+    assert user is not None  # prepare() authenticated the request
+    if user.role is Role.ADMIN:
+        return
+    if user.role is Role.SUPERVISOR and not owner_only:
+        if not handler.scope().sees_box(box):
+            raise Forbidden(f"voicemail box {box} belongs to none of your queues or agents")
+        return
+    if user_extension(user) != box:
+        raise Forbidden(f"role {user.role} may only use its own voicemail box")
 
 
-class VoicemailBoxHandler(_BoxHandler):
+class VoicemailBoxHandler(BaseHandler):
     access = {"GET": ANY_ROLE}
 
     def get(self, box: str) -> None:
-        self.check_box(box)
+        check_box_access(self, box)
         items = self.services.voicemail.messages(box)
         counts = self.services.voicemail.counts(box)
         self.reply(
@@ -64,21 +66,20 @@ class VoicemailBoxHandler(_BoxHandler):
         )
 
 
-class VoicemailMessageHandler(_BoxHandler):
+class VoicemailMessageHandler(BaseHandler):
     access = {"GET": ANY_ROLE, "PUT": ANY_ROLE, "DELETE": ANY_ROLE}
 
     async def get(self, box: str, id: str) -> None:  # noqa: A002 - the path parameter's name
-        self.check_box(box)
+        check_box_access(self, box)
         await send_audio(self, self.services.voicemail.audio(box, path_id(id, "message")))
 
     def put(self, box: str, id: str) -> None:  # noqa: A002
-        self.check_box(box)
+        check_box_access(self, box)
         body = self.json_body({"new": bool}, required=("new",))
         view = self.services.voicemail.mark(box, path_id(id, "message"), new=body["new"])
         self.reply(voicemail_json(view, self.masker()))
 
     def delete(self, box: str, id: str) -> None:  # noqa: A002
-        self.check_box(box, delete=True)
+        check_box_access(self, box, owner_only=True)
         self.services.voicemail.delete(box, path_id(id, "message"))
-        self.set_status(204)
-        self.finish()
+        self.reply_no_content()

@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,7 @@ from peewee import Model
 from pbxd.db import close_database, db, open_database
 from pbxd.services import Services, build_services
 
-
-class FakeClock:
-    """A settable wall clock for the services (aware UTC datetimes)."""
-
-    def __init__(self, now: datetime = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from .historydata import FakeClock
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
-"""Builders for call-center history in tests: a queue call with its legs, events and a real
-recording written by pbxd.media.recorder.Recorder."""
+"""Builders for call-center history in tests: a settable clock, a CDR row, a queue call with
+its legs, events and a real recording written by pbxd.media.recorder.Recorder; WAV files to
+upload."""
 
 from __future__ import annotations
 
+import io
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +18,67 @@ from pbxd.services.cdr import Disposition, HangupSide
 from pbxd.services.history import Direction, PeerKind, QueueEventType, SurveyResult
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A settable wall clock for the services (aware UTC datetimes), at T0 to begin with."""
+
+    def __init__(self, now: datetime = T0):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def tone_wav(seconds: float, rate: int = 8000, channels: int = 1, freq: float = 440.0) -> bytes:
+    """A 16-bit PCM WAV file of a sine tone, the same on every channel."""
+    t = np.arange(int(rate * seconds)) / rate
+    samples = np.rint(8000 * np.sin(2 * np.pi * freq * t)).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.repeat(samples, channels).tobytes())
+    return buffer.getvalue()
+
+
+def wav_shape(data: bytes) -> tuple[int, int, int, float]:
+    """(channels, sample width, rate, seconds at 8 kHz) as the stdlib reader sees the file."""
+    with wave.open(io.BytesIO(data), "rb") as w:
+        return w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes() / 8000
+
+
+def cdr_entry(
+    minute: int,
+    caller: str,
+    callee: str,
+    *,
+    ring: int = 5,
+    talk: int = 30,
+    missed: Disposition | None = None,
+    hangup_side: HangupSide = HangupSide.CALLER,
+    call_id: str = "",
+) -> CdrEntry:
+    """A call starting `minute` minutes after T0, answered after `ring` seconds and talked
+    for `talk`; with `missed` (its disposition) not answered, over after ring + talk seconds."""
+    start = T0 + timedelta(minutes=minute)
+    answered = missed is None
+    return CdrEntry(
+        call_id=call_id or f"call-{minute}@pbx",
+        caller=caller,
+        callee=callee,
+        start=start,
+        answer=start + timedelta(seconds=ring) if answered else None,
+        end=start + timedelta(seconds=ring + talk),
+        duration=ring + talk,
+        billsec=talk if answered else 0,
+        disposition=missed or Disposition.ANSWERED,
+        hangup_side=hangup_side,
+    )
 
 
 def write_wav(path: Path, seconds: float, channels: int = 2, freq: float = 440.0) -> Path:
@@ -41,7 +105,6 @@ def queue_call(
 ) -> CallHistory:
     """An inbound trunk call queued in `queue`, answered by `agent` (None: abandoned)."""
     start = T0 + timedelta(minutes=minute)
-    call_id = f"call-{minute}@pbx"
     enter, end = start + timedelta(seconds=2), start + timedelta(seconds=40)
     answered = agent is not None
     answer = start + timedelta(seconds=10) if answered else None
@@ -107,17 +170,8 @@ def queue_call(
                 size=size,
             ),
         )
-    cdr = CdrEntry(
-        call_id=call_id,
-        caller=caller,
-        callee=queue,
-        start=start,
-        answer=answer,
-        end=end,
-        duration=40,
-        billsec=30 if answered else 0,
-        disposition=Disposition.ANSWERED if answered else Disposition.ABANDONED,
-        hangup_side=HangupSide.CALLER,
+    cdr = cdr_entry(
+        minute, caller, queue, ring=10, missed=None if answered else Disposition.ABANDONED
     )
     return CallHistory(
         cdr=cdr,
@@ -134,20 +188,7 @@ def queue_call(
 def direct_call(minute: int, caller: str, callee: str, *, recorded: bool = False) -> CallHistory:
     """A call without a queue (extension to extension, or to an outside number), answered;
     `recorded`: with a recording row (direct-<minute>.wav, no file written)."""
-    start = T0 + timedelta(minutes=minute)
-    answer, end = start + timedelta(seconds=5), start + timedelta(seconds=35)
-    cdr = CdrEntry(
-        call_id=f"call-{minute}@pbx",
-        caller=caller,
-        callee=callee,
-        start=start,
-        answer=answer,
-        end=end,
-        duration=35,
-        billsec=30,
-        disposition=Disposition.ANSWERED,
-        hangup_side=HangupSide.CALLER,
-    )
+    cdr = cdr_entry(minute, caller, callee)
     recordings = ()
     if recorded:
         recordings = (
@@ -156,7 +197,7 @@ def direct_call(minute: int, caller: str, callee: str, *, recorded: bool = False
                 format="wav-pcm16",
                 channels=2,
                 duration=30.0,
-                start=answer,
+                start=cdr.answer,
                 caller=caller,
                 callee=callee,
                 size=100,

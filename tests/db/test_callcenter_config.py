@@ -17,7 +17,8 @@ from pbxd.db import db
 from pbxd.db.models import Agent, Queue, QueueMember, User
 from pbxd.services import Conflict, InUse, NotFound, Role, Services, ValidationError
 
-from .conftest import FakeClock, killed_afterwards, read_until, reopened_database
+from .conftest import killed_afterwards, read_until, reopened_database
+from .historydata import FakeClock
 
 
 @pytest.fixture

@@ -1,33 +1,21 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from pbxd.services import CdrEntry, Disposition, HangupSide, Services, ValidationError
+from pbxd.services import CdrEntry, Disposition, Services, ValidationError
 
-T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+from .historydata import T0, cdr_entry
 
 
 def entry(
     minute: int, caller: str = "1001", callee: str = "1002", answered: bool = True, **changes
 ) -> CdrEntry:
-    start = T0 + timedelta(minutes=minute)
-    values = dict(
-        call_id=f"call-{minute}@pbx",
-        caller=caller,
-        callee=callee,
-        start=start,
-        answer=start + timedelta(seconds=5) if answered else None,
-        end=start + timedelta(seconds=65),
-        duration=65,
-        billsec=60 if answered else 0,
-        disposition=Disposition.ANSWERED if answered else Disposition.NO_ANSWER,
-        hangup_side=HangupSide.CALLER,
-    )
-    values.update(changes)
-    return CdrEntry(**values)
+    missed = None if answered else Disposition.NO_ANSWER
+    return replace(cdr_entry(minute, caller, callee, talk=60, missed=missed), **changes)
 
 
 def test_record_returns_the_stored_view(services: Services) -> None:

@@ -11,7 +11,8 @@ from pbxd.db.models import BlacklistEntry, Contact
 from pbxd.services import Conflict, NotFound, Services, ValidationError
 from pbxd.services.blacklist import BlockDirection
 
-from .conftest import FakeClock, assert_models_match_schema
+from .conftest import assert_models_match_schema
+from .historydata import FakeClock
 
 INBOUND, OUTBOUND = BlockDirection.INBOUND, BlockDirection.OUTBOUND
 

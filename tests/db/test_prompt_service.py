@@ -4,38 +4,17 @@ IVRs."""
 
 from __future__ import annotations
 
-import io
 import os
 import struct
-import wave
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pbxd.services import InUse, NotFound, Services, ValidationError, build_services
 from pbxd.services.prompts import InvalidAudio, PromptService, ReadOnlyPrompt
 
-from .conftest import FakeClock
-
-
-def pcm16_wav(seconds: float, rate: int = 8000, channels: int = 1, freq: float = 440.0) -> bytes:
-    t = np.arange(int(rate * seconds)) / rate
-    samples = np.rint(8000 * np.sin(2 * np.pi * freq * t)).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.repeat(samples, channels).tobytes())
-    return buffer.getvalue()
-
-
-def read_wav(path: Path) -> tuple[int, int, int, float]:
-    """(channels, sample width, rate, seconds) as the stdlib reader sees the file."""
-    with wave.open(str(path), "rb") as w:
-        return w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes() / 8000
+from .historydata import FakeClock, tone_wav, wav_shape
 
 
 @pytest.fixture
@@ -45,9 +24,9 @@ def system_dir(tmp_path: Path) -> Path:
     for lang, seconds in (("zh", 1.0), ("en", 0.75)):
         (root / lang).mkdir(parents=True)
         for prompt_id in ("welcome", "queue-welcome"):
-            (root / lang / f"{prompt_id}.wav").write_bytes(pcm16_wav(seconds))
+            (root / lang / f"{prompt_id}.wav").write_bytes(tone_wav(seconds))
     (root / "common").mkdir()
-    (root / "common" / "moh.wav").write_bytes(pcm16_wav(2.0))
+    (root / "common" / "moh.wav").write_bytes(tone_wav(2.0))
     return root
 
 
@@ -99,9 +78,9 @@ def test_exists(prompts: PromptService) -> None:
 def test_upload_is_converted_and_replaces_the_system_prompt(
     prompts: PromptService, uploads: Path, clock: FakeClock
 ) -> None:
-    view = prompts.upload("welcome", None, pcm16_wav(1.5, rate=44100, channels=2))
+    view = prompts.upload("welcome", None, tone_wav(1.5, rate=44100, channels=2))
 
-    assert read_wav(uploads / "welcome.wav") == (1, 2, 8000, 1.5)
+    assert wav_shape((uploads / "welcome.wav").read_bytes()) == (1, 2, 8000, 1.5)
     assert (view.source, view.system, view.overrides_system) == ("upload", True, True)
     assert view.duration == 1.5
     assert view.modified == clock.now
@@ -112,7 +91,7 @@ def test_upload_is_converted_and_replaces_the_system_prompt(
 
 
 def test_upload_for_one_language_leaves_the_other(prompts: PromptService, uploads: Path) -> None:
-    view = prompts.upload("welcome", "en", pcm16_wav(0.5, rate=16000))
+    view = prompts.upload("welcome", "en", tone_wav(0.5, rate=16000))
     assert (uploads / "en" / "welcome.wav").is_file()
     assert [(f.source, f.language, f.plays_in) for f in view.files] == [
         ("upload", "en", ("en",)),
@@ -126,9 +105,9 @@ def test_upload_for_one_language_leaves_the_other(prompts: PromptService, upload
 def test_upload_for_every_language_replaces_per_language_uploads(
     prompts: PromptService, uploads: Path
 ) -> None:
-    prompts.upload("jingle", "zh", pcm16_wav(0.5))
-    prompts.upload("jingle", "en", pcm16_wav(0.5))
-    view = prompts.upload("jingle", None, pcm16_wav(0.25))
+    prompts.upload("jingle", "zh", tone_wav(0.5))
+    prompts.upload("jingle", "en", tone_wav(0.5))
+    view = prompts.upload("jingle", None, tone_wav(0.25))
     assert not (uploads / "zh" / "jingle.wav").exists()
     assert not (uploads / "en" / "jingle.wav").exists()
     assert [(f.language, f.plays_in) for f in view.files] == [(None, ("zh", "en"))]
@@ -145,10 +124,10 @@ def test_refused_uploads_write_nothing(prompts: PromptService, uploads: Path) ->
     )
     assert refused.value.message.startswith("not a WAV file")
     with pytest.raises(ValidationError) as bad_id:
-        prompts.upload("../jingle", None, pcm16_wav(0.1))
+        prompts.upload("../jingle", None, tone_wav(0.1))
     assert bad_id.value.field == "id"
     with pytest.raises(ValidationError) as bad_language:
-        prompts.upload("jingle", "fr", pcm16_wav(0.1))
+        prompts.upload("jingle", "fr", tone_wav(0.1))
     assert bad_language.value.field == "language"
     assert not uploads.exists() or not any(uploads.rglob("*"))
 
@@ -168,7 +147,7 @@ def test_upload_is_fsynced_before_and_after_the_rename(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", spy)
-    prompts.upload("jingle", "zh", pcm16_wav(0.5))
+    prompts.upload("jingle", "zh", tone_wav(0.5))
 
     temporary, directory, parent = synced
     assert Path(temporary[0]).parent == uploads / "zh"
@@ -183,7 +162,7 @@ def test_upload_is_fsynced_before_and_after_the_rename(
 def test_a_failed_write_leaves_the_previous_upload_whole(
     prompts: PromptService, uploads: Path, monkeypatch
 ) -> None:
-    prompts.upload("jingle", None, pcm16_wav(0.5))
+    prompts.upload("jingle", None, tone_wav(0.5))
     before = (uploads / "jingle.wav").read_bytes()
 
     def crash(src, dst) -> None:
@@ -191,7 +170,7 @@ def test_a_failed_write_leaves_the_previous_upload_whole(
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        prompts.upload("jingle", None, pcm16_wav(2.0))
+        prompts.upload("jingle", None, tone_wav(2.0))
     assert (uploads / "jingle.wav").read_bytes() == before
     assert [p.name for p in uploads.iterdir()] == ["jingle.wav"]
 
@@ -204,7 +183,7 @@ def test_temporaries_of_a_crashed_upload_are_removed_at_start(
     stale = upload_dir / "en" / ".jingle.wav.abc123.tmp"
     stale.write_bytes(b"RIFF half")
     kept = upload_dir / "en" / "jingle.wav"
-    kept.write_bytes(pcm16_wav(0.1))
+    kept.write_bytes(tone_wav(0.1))
     PromptService(system_dir, upload_dir, clock, references=lambda prompt_id: [])
     assert not stale.exists() and kept.exists()
 
@@ -225,7 +204,7 @@ def test_system_prompts_are_read_only(prompts: PromptService, system_dir: Path) 
 def test_deleting_an_override_brings_the_system_prompt_back(
     prompts: PromptService, system_dir: Path
 ) -> None:
-    prompts.upload("welcome", None, pcm16_wav(3.0))
+    prompts.upload("welcome", None, tone_wav(3.0))
     assert prompts.get("welcome").duration == 3.0
     after = prompts.delete("welcome")
     assert after is not None and (after.source, after.duration) == ("system", 1.0)
@@ -233,8 +212,8 @@ def test_deleting_an_override_brings_the_system_prompt_back(
 
 
 def test_deleting_one_language(prompts: PromptService, uploads: Path) -> None:
-    prompts.upload("jingle", "zh", pcm16_wav(0.5))
-    prompts.upload("jingle", "en", pcm16_wav(0.5))
+    prompts.upload("jingle", "zh", tone_wav(0.5))
+    prompts.upload("jingle", "en", tone_wav(0.5))
     remaining = prompts.delete("jingle", "zh")
     assert remaining is not None and remaining.languages == ("en",)
     with pytest.raises(NotFound) as missing:
@@ -247,7 +226,7 @@ def test_deleting_one_language(prompts: PromptService, uploads: Path) -> None:
 def test_an_upload_in_use_without_fallback_cannot_be_deleted(
     services: Services, prompts: PromptService, uploads: Path
 ) -> None:
-    prompts.upload("jingle", None, pcm16_wav(0.5))
+    prompts.upload("jingle", None, tone_wav(0.5))
     services.queues.create({"number": "600", "welcome_prompt": "jingle", "music": "jingle"})
     services.ivrs.create({"name": "main", "prompt": "jingle"})
 
@@ -269,17 +248,17 @@ def test_an_upload_in_use_may_go_when_something_still_plays(
     services: Services, prompts: PromptService
 ) -> None:
     # Replacing a system prompt: the system one takes over.
-    prompts.upload("queue-welcome", None, pcm16_wav(0.5))
+    prompts.upload("queue-welcome", None, tone_wav(0.5))
     services.queues.create({"number": "600", "welcome_prompt": "queue-welcome"})
     assert prompts.delete("queue-welcome").source == "system"
     # One language of an upload for every language: that one takes over in zh.
-    prompts.upload("jingle", None, pcm16_wav(0.5))
-    prompts.upload("jingle", "zh", pcm16_wav(0.7))
+    prompts.upload("jingle", None, tone_wav(0.5))
+    prompts.upload("jingle", "zh", tone_wav(0.7))
     services.ivrs.create({"name": "main", "prompt": "jingle"})
     assert prompts.delete("jingle", "zh").languages == ("zh", "en")
     # Uploads per language only: deleting the zh one leaves zh silent.
-    prompts.upload("tune", "zh", pcm16_wav(0.7))
-    prompts.upload("tune", "en", pcm16_wav(0.7))
+    prompts.upload("tune", "zh", tone_wav(0.7))
+    prompts.upload("tune", "en", tone_wav(0.7))
     services.queues.update("600", {"periodic_prompt": "tune"})
     with pytest.raises(InUse) as refused:
         prompts.delete("tune", "zh")
@@ -301,7 +280,7 @@ def test_queues_and_ivrs_name_only_prompts_that_exist(
         services.ivrs.create({"name": "main", "prompt": "welcome", "invalid_prompt": "oops"})
     assert refused.value.field == "invalid_prompt"
 
-    prompts.upload("foo", "en", pcm16_wav(0.2))
+    prompts.upload("foo", "en", tone_wav(0.2))
     queue = services.queues.create(
         {"number": "600", "welcome_prompt": "foo", "music": "moh", "periodic_prompt": "welcome"}
     )
@@ -322,7 +301,7 @@ def test_without_a_system_directory_references_are_not_checked(
     try:
         assert services.queues.create({"number": "600", "music": "jazz"}).music == "jazz"
         assert services.prompts.list() == []
-        view = services.prompts.upload("jazz", None, pcm16_wav(0.2))
+        view = services.prompts.upload("jazz", None, tone_wav(0.2))
         assert (view.source, view.system) == ("upload", False)
         with pytest.raises(InUse):  # no system prompt to fall back to
             services.prompts.delete("jazz")

@@ -11,7 +11,7 @@ from pbxd.db import close_database
 from pbxd.db.models import ApiToken, User
 from pbxd.services import Conflict, Role, UserView, ValidationError, build_services
 
-from .conftest import FakeClock
+from .historydata import FakeClock
 
 
 def test_first_start_generates_admin_password_once(tmp_path: Path, clock: FakeClock) -> None:

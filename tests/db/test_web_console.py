@@ -14,7 +14,8 @@ from pbxd.db.models import OperationLogEntry, User, UserQueue, WebSession
 from pbxd.services import LastAdmin, Masking, Role, Services, UserView, ValidationError
 from pbxd.services.oplog import OperationLog
 
-from .conftest import FakeClock, assert_models_match_schema
+from .conftest import assert_models_match_schema
+from .historydata import FakeClock
 
 
 def test_live_models_match_m0006(db_path: Path) -> None:

@@ -272,6 +272,15 @@ class PbxdProcess:
             raise ApiError(method, path, status, json.dumps(answer), self.log_tail(3000))
         return answer
 
+    def download(self, path: str, dest: Path) -> Path:
+        """GET `path` (an audio file of the API) with the admin token into `dest`."""
+        request = urllib.request.Request(
+            self.base_url + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            dest.write_bytes(response.read())
+        return dest
+
     def login(self) -> str:
         status, body = self._request(
             "POST",

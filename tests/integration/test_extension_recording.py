@@ -4,7 +4,6 @@ called. Two pjsua2 phones: 7001 sends 440 Hz, 7002 1000 Hz; the recording of the
 
 from __future__ import annotations
 
-import urllib.request
 import wave
 from pathlib import Path
 
@@ -22,7 +21,7 @@ TOLERANCE_HZ = 15.0
 
 def call(phones: dict[str, PjsuaPhone], caller: str, callee: str) -> None:
     for phone in phones.values():
-        phone.events.clear()  # the events of the call before
+        phone.forget_events()  # the events of the call before
     phones[caller].call(callee)
     phones[caller].wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
     phones[caller].wait_for("call_ended", timeout=15)
@@ -56,13 +55,7 @@ def test_outbound_policy_records_the_calls_the_extension_makes(
     pbxd.wait_cdr(lambda r: r["caller"] == "7002", timeout=10)
     items = pbxd.api("GET", "/api/v1/recordings?party=7001")["items"]
     assert [(r["caller"], r["callee"]) for r in items] == [("7001", "7002")], items
-    wav = tmp_path / "call.wav"
-    request = urllib.request.Request(
-        f"{pbxd.base_url}/api/v1/recordings/{items[0]['id']}/audio",
-        headers={"Authorization": f"Bearer {pbxd.token}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        wav.write_bytes(response.read())
+    wav = pbxd.download(f"/api/v1/recordings/{items[0]['id']}/audio", tmp_path / "call.wav")
     with wave.open(str(wav), "rb") as src:
         rate, frames = src.getframerate(), src.readframes(src.getnframes())
     stereo = np.frombuffer(frames, dtype="<i2").reshape(-1, 2).astype(float)

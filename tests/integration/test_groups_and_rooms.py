@@ -140,7 +140,7 @@ def test_agent_logs_in_and_pauses_from_the_phone(pbxd: PbxdProcess, tmp_path: Pa
         for code in ("*45", "*46"):
             agent.call(code)
             agent.wait_for("call_ended", timeout=15)
-            agent.events.clear()
+            agent.forget_events()
     finally:
         stop_phones(agent)
     state = pbxd.api("GET", "/api/v1/agents/4401")

@@ -17,7 +17,7 @@ import pytest
 
 from .audio import peak_frequency, read_samples, write_tone
 from .pbxd_process import PROMPTS, PbxdProcess
-from .peers.pjsua_phone import stop_phones
+from .peers.pjsua_phone import call_and_stay, stop_phones
 from .queue_story import (
     call_queue,
     create_queue,
@@ -226,15 +226,7 @@ def test_an_empty_queue_refusing_callers_sends_them_to_its_voicemail(
                                         "digit-0", "vm-greeting-default-end")),
         prompt_seconds("vm-greeting-queue"),
     )  # fmt: skip
-    try:
-        start(caller)
-        caller.call("640")
-        caller.wait_for("call_state", timeout=10, where=is_state("CONFIRMED"))
-        time.sleep(greeting + 1.0 + 2.5)  # the greeting, the beep, a message
-        caller.hangup()
-        caller.wait_for("call_ended", timeout=10)
-    finally:
-        stop_phones(caller)
+    call_and_stay(caller, "640", greeting + 1.0 + 2.5)  # the greeting, the beep, a message
     [call] = queue_calls(pbxd, "3741", "640", 1)
     assert [e["event"] for e in call.events] == ["EXIT_EMPTY", "TRANSFER_OVERFLOW"], call.story
     assert call.events[1]["data"] == {"data": "voicemail:640"}, call.events

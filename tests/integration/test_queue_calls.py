@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-import urllib.request
 import wave
 from pathlib import Path
 
@@ -126,13 +125,7 @@ def test_a_caller_in_the_queue_reaches_the_agent_who_answers(
     assert len(recordings) == 1, recordings
     recording = recordings[0]
     assert recording["agent"] == "3101" and recording["channels"] == 2, recording
-    wav = tmp_path / "recording.wav"
-    request = urllib.request.Request(
-        f"{pbxd.base_url}/api/v1/recordings/{recording['id']}/audio",
-        headers={"Authorization": f"Bearer {pbxd.token}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        wav.write_bytes(response.read())
+    wav = pbxd.download(f"/api/v1/recordings/{recording['id']}/audio", tmp_path / "recording.wav")
     duration = float(
         subprocess.run(["soxi", "-D", str(wav)], capture_output=True, text=True, check=True).stdout
     )

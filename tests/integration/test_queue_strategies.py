@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from .pbxd_process import PbxdProcess
-from .peers.pjsua_phone import stop_phones
+from .peers.pjsua_phone import PjsuaPhone, stop_phones
 from .queue_story import (
+    QueueCall,
     call_queue,
     create_queue,
     is_state,
@@ -37,6 +38,20 @@ ANSWERS = {"ring_seconds": 0.3, "hangup_after": 0.8}
 def agents(pbxd: PbxdProcess, tmp_path: Path, *numbers: str):
     """Phones for these agents, each answering every call (ANSWERS)."""
     return [phone(pbxd, tmp_path, n, **ANSWERS) for n in numbers]
+
+
+def calls_in_a_row(
+    pbxd: PbxdProcess, caller: PjsuaPhone, queue: str, count: int, phones: list[PjsuaPhone]
+) -> list[QueueCall]:
+    """`count` calls from `caller` into `queue`, one after the other, while `phones` are
+    registered; then the calls as the history tells them, oldest first."""
+    try:
+        start(*phones, caller)
+        for _ in range(count):
+            call_queue(caller, queue)
+    finally:
+        stop_phones(caller, *phones)
+    return queue_calls(pbxd, caller.user, queue, count)
 
 
 def test_ringall_connects_the_first_to_answer_and_cancels_the_other(
@@ -79,13 +94,7 @@ def test_rrmemory_starts_after_the_last_answerer_and_skips_who_fails(
     pbxd.create_extension("3622", "Secret-3622")
     caller = phone(pbxd, tmp_path, "3629")
     create_queue(pbxd, "611", "rrmemory", ["3621", "3622", "3623"])
-    try:
-        start(*phones, caller)
-        for _ in range(4):
-            call_queue(caller, "611")
-    finally:
-        stop_phones(caller, *phones)
-    calls = queue_calls(pbxd, "3629", "611", 4)
+    calls = calls_in_a_row(pbxd, caller, "611", 4, phones)
     # 1: nobody answered before: the head. 2: after 3621 comes 3622 (fails), then 3623.
     # 3: after 3623 the walk wraps to 3621. 4: as 2.
     assert [c.rung for c in calls] == [
@@ -104,13 +113,7 @@ def test_linear_starts_every_call_at_the_head_and_goes_down_the_list(
     phones = agents(pbxd, tmp_path, "3632", "3633")
     caller = phone(pbxd, tmp_path, "3639")
     create_queue(pbxd, "612", "linear", ["3631", "3632", "3633"])
-    try:
-        start(*phones, caller)
-        for _ in range(3):
-            call_queue(caller, "612")
-    finally:
-        stop_phones(caller, *phones)
-    calls = queue_calls(pbxd, "3639", "612", 3)
+    calls = calls_in_a_row(pbxd, caller, "612", 3, phones)
     assert [c.rung for c in calls] == [["3631", "3632"]] * 3, [c.story for c in calls]
     assert [c.agent for c in calls] == ["3632"] * 3
     assert rung_phones(*phones)["3633"] == 0  # never reached
@@ -126,13 +129,7 @@ def test_rrordered_walks_the_configured_order_not_the_login_order(
     create_queue(pbxd, "613", "rrordered", ["3643"])
     for agent in ("3642", "3641"):
         pbxd.api("POST", f"/api/v1/agents/{agent}/login", {"queues": ["613"]})
-    try:
-        start(*phones, caller)
-        for _ in range(4):
-            call_queue(caller, "613")
-    finally:
-        stop_phones(caller, *phones)
-    calls = queue_calls(pbxd, "3649", "613", 4)
+    calls = calls_in_a_row(pbxd, caller, "613", 4, phones)
     # rrmemory would ring 3643, 3642, 3641, 3643 (join order)
     assert [c.rung for c in calls] == [["3643"], ["3641"], ["3642"], ["3643"]], [
         c.story for c in calls
@@ -171,13 +168,7 @@ def test_fewestcalls_rings_whom_answered_fewest_calls(pbxd: PbxdProcess, tmp_pat
     pbxd.create_extension("3663", "Secret-3663")  # no phone: rung, never answers
     caller = phone(pbxd, tmp_path, "3669")
     create_queue(pbxd, "615", "fewestcalls", ["3661", "3662", "3663"])
-    try:
-        start(*phones, caller)
-        for _ in range(4):
-            call_queue(caller, "615")
-    finally:
-        stop_phones(caller, *phones)
-    calls = queue_calls(pbxd, "3669", "615", 4)
+    calls = calls_in_a_row(pbxd, caller, "615", 4, phones)
     # Answered 0/0/0 -> 3661; 1/0/0 -> 3662; 1/1/0 -> 3663 (fails), then 3661 (tie, first);
     # 2/1/0 -> 3663 again (it never answers), then 3662. Ring counts (leastcalled) or the
     # round robin would ring 3662 alone in call 4.
@@ -227,13 +218,7 @@ def test_random_rings_only_logged_in_unpaused_members(pbxd: PbxdProcess, tmp_pat
     assert pbxd.api("GET", "/api/v1/agents/3683")["queues"] == []
     state = pbxd.api("GET", "/api/v1/agents/3684")
     assert state["paused"] is True and state["pause_reason"] == "training", state
-    try:
-        start(*members, gone, paused, caller)
-        for _ in range(3):
-            call_queue(caller, "618")
-    finally:
-        stop_phones(caller, *members, gone, paused)
-    calls = queue_calls(pbxd, "3689", "618", 3)
+    calls = calls_in_a_row(pbxd, caller, "618", 3, [*members, gone, paused])
     for call in calls:
         # one agent per attempt, a logged-in unpaused member, who answers
         assert len(call.rung) == 1 and call.rung[0] in ("3681", "3682"), call.story
@@ -260,13 +245,7 @@ def test_wrandom_weighs_penalties_instead_of_tiering_them(
     answers = phone(pbxd, tmp_path, "3692", **ANSWERS)
     caller = phone(pbxd, tmp_path, "3699")
     create_queue(pbxd, "619", "wrandom", [("3691", 0), ("3692", 100)], timeout=2)
-    try:
-        start(never, answers, caller)
-        for _ in range(4):
-            call_queue(caller, "619")
-    finally:
-        stop_phones(caller, never, answers)
-    calls = queue_calls(pbxd, "3699", "619", 4)
+    calls = calls_in_a_row(pbxd, caller, "619", 4, [never, answers])
     for call in calls:
         assert call.rung in (["3691", "3692"], ["3692"]), call.story
         assert call.agent == "3692", call.story

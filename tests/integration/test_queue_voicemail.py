@@ -9,14 +9,13 @@ queue greeting and the beep, and leaves a message: the supervisor finds it in th
 from __future__ import annotations
 
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from .audio import peak_frequency, prompt_match, read_samples, write_tone
 from .pbxd_process import PROMPTS, PbxdProcess
-from .peers.pjsua_phone import PjsuaPhone, stop_phones
+from .peers.pjsua_phone import PjsuaPhone, call_and_stay
 
 pytestmark = pytest.mark.peer
 
@@ -41,16 +40,7 @@ def test_a_caller_nobody_answers_leaves_a_message_for_the_queue(
         "3650", "Secret-3650", registrar=pbxd.sip_address, log_dir=tmp_path,
         play=write_tone(tmp_path / "440.wav", 440, 2.0), record=tmp_path / "caller-heard.wav",
     )  # fmt: skip
-    try:
-        caller.start()
-        caller.wait_registered()
-        caller.call("650")
-        caller.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
-        time.sleep(WAIT_AND_GREETING + MESSAGE_SECONDS)
-        caller.hangup()
-        caller.wait_for("call_ended", timeout=10)
-    finally:
-        stop_phones(caller)
+    call_and_stay(caller, "650", WAIT_AND_GREETING + MESSAGE_SECONDS)
 
     heard, rate = read_samples(tmp_path / "caller-heard.wav")
     greeting = prompt_match(heard, rate, PROMPTS / "zh" / "vm-greeting-queue.wav")
@@ -64,13 +54,7 @@ def test_a_caller_nobody_answers_leaves_a_message_for_the_queue(
     [message] = box["items"]
     assert (box["new"], message["caller"]) == (1, "3650"), box
     assert MESSAGE_SECONDS - 1 < message["duration"] < WAIT_AND_GREETING + MESSAGE_SECONDS, message
-    wav = tmp_path / "message.wav"
-    request = urllib.request.Request(
-        f"{pbxd.base_url}/api/v1/voicemail/650/{message['id']}",
-        headers={"Authorization": f"Bearer {pbxd.token}"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        wav.write_bytes(response.read())
+    wav = pbxd.download(f"/api/v1/voicemail/650/{message['id']}", tmp_path / "message.wav")
     samples, rate = read_samples(wav)
     assert abs(peak_frequency(samples[-rate:], rate) - 440) < TOLERANCE_HZ
 

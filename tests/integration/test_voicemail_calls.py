@@ -10,14 +10,13 @@ longer new.
 from __future__ import annotations
 
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from .audio import peak_frequency, read_samples, write_tone
 from .pbxd_process import PbxdProcess
-from .peers.pjsua_phone import PjsuaPhone, stop_phones
+from .peers.pjsua_phone import PjsuaPhone, call_and_stay, stop_phones
 from .sipp import SippCall, free_port, run_sipp, start_sipp
 
 pytestmark = pytest.mark.peer
@@ -59,17 +58,8 @@ def test_message_left_is_signalled_stored_and_heard(pbxd: PbxdProcess, tmp_path:
         "6002", "Secret-6002", registrar=pbxd.sip_address, log_dir=tmp_path,
         play=write_tone(tmp_path / "440.wav", 440, 2.0),
     )  # fmt: skip
-    try:
-        caller.start()
-        caller.wait_registered()
-        caller.call("510")
-        caller.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
-        # welcome, 1 s timeout, "no input", the greeting with the number, the beep
-        time.sleep(GREETINGS_SECONDS + MESSAGE_SECONDS)
-        caller.hangup()
-        caller.wait_for("call_ended", timeout=10)
-    finally:
-        stop_phones(caller)
+    # welcome, 1 s timeout, "no input", the greeting with the number, the beep; the message
+    call_and_stay(caller, "510", GREETINGS_SECONDS + MESSAGE_SECONDS)
 
     notify = owner.wait(timeout=30)
     assert notify.ok, notify.report()
@@ -83,13 +73,7 @@ def test_message_left_is_signalled_stored_and_heard(pbxd: PbxdProcess, tmp_path:
     [message] = mailbox["items"]
     assert message["caller"] == "6002", message
     assert 1.0 < message["duration"] < GREETINGS_SECONDS + MESSAGE_SECONDS, message
-    wav = tmp_path / "message.wav"
-    request_audio = urllib.request.Request(
-        f"{pbxd.base_url}/api/v1/voicemail/{box}/{message['id']}",
-        headers={"Authorization": f"Bearer {pbxd.token}"},
-    )
-    with urllib.request.urlopen(request_audio, timeout=10) as response:
-        wav.write_bytes(response.read())
+    wav = pbxd.download(f"/api/v1/voicemail/{box}/{message['id']}", tmp_path / "message.wav")
     samples, rate = read_samples(wav)
     assert abs(peak_frequency(samples, rate) - 440) < TOLERANCE_HZ
 

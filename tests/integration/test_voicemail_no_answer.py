@@ -14,7 +14,7 @@ import pytest
 
 from .audio import peak_frequency, read_samples, write_tone
 from .pbxd_process import PbxdProcess
-from .peers.pjsua_phone import PjsuaPhone, stop_phones
+from .peers.pjsua_phone import PjsuaPhone, call_and_stay, stop_phones
 
 pytestmark = pytest.mark.peer
 
@@ -27,16 +27,7 @@ def leave_message(pbxd: PbxdProcess, tmp_path: Path, box: str, caller: str) -> N
         caller, f"Secret-{caller}", registrar=pbxd.sip_address, log_dir=tmp_path,
         play=write_tone(tmp_path / "440.wav", 440, 2.0),
     )  # fmt: skip
-    try:
-        phone.start()
-        phone.wait_registered()
-        phone.call(box)
-        phone.wait_for("call_state", timeout=15, where=lambda e: e["state"] == "CONFIRMED")
-        time.sleep(GREETING_AND_MESSAGE)
-        phone.hangup()
-        phone.wait_for("call_ended", timeout=10)
-    finally:
-        stop_phones(phone)
+    call_and_stay(phone, box, GREETING_AND_MESSAGE, answer_timeout=15)
 
 
 def wait_messages(pbxd: PbxdProcess, box: str) -> list[dict]:

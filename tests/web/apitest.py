@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,20 +15,9 @@ from tornado.testing import AsyncHTTPTestCase
 from pbxd.services import Role, build_services
 from pbxd.web import make_app
 
+from ..db.historydata import FakeClock
+
 ADMIN_PASSWORD = "admin-pass-4711"
-
-
-class WallClock:
-    """Settable service clock (token expiry)."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class MonotonicClock:
@@ -47,7 +35,7 @@ class ApiTestCase(AsyncHTTPTestCase):
 
     def setUp(self) -> None:
         self.data_dir = Path(tempfile.mkdtemp(prefix="pbxd-web-"))
-        self.wall = WallClock()
+        self.wall = FakeClock()
         self.monotonic = MonotonicClock()
         self.services = build_services(self.data_dir, clock=self.wall)
         self.services.users.ensure_admin(self.data_dir, ADMIN_PASSWORD)
@@ -106,21 +94,21 @@ class ApiTestCase(AsyncHTTPTestCase):
         for number in numbers:
             self.services.extensions.create(number, f"{label} {number}", f"secret-{number}-pw")
 
-    def user_token(self, role: Role, extension: str | None = None, name: str = "") -> str:
-        """A token of a new user with `role`, linked to `extension`."""
+    def user_token(
+        self, role: Role, extension: str | None = None, name: str = "", **settings: Any
+    ) -> str:
+        """A token of a new user with `role`, linked to `extension`; `settings`: the other
+        arguments of UserService.create_user (queues, masking, language)."""
         username = name or f"{role}-{extension or 'x'}"
-        self.services.users.create_user(username, f"{username}-pass", role, extension=extension)
-        return self.login(username, f"{username}-pass")
+        password = f"{username}-pass"
+        self.services.users.create_user(username, password, role, extension=extension, **settings)
+        return self.login(username, password)
 
     def supervisor_token(
         self, *queues: str, name: str = "leader", extension: str | None = None
     ) -> str:
         """A token of a supervisor who leads `queues` (they must exist): his scope."""
-        password = f"{name}-pass-0"
-        self.services.users.create_user(
-            name, password, Role.SUPERVISOR, extension=extension, queues=list(queues)
-        )
-        return self.login(name, password)
+        return self.user_token(Role.SUPERVISOR, extension, name, queues=list(queues))
 
     def create_queue(self, number: str, *members: str) -> None:
         """Queue `number` with static `members` (extensions created when missing)."""
@@ -140,6 +128,16 @@ class ApiTestCase(AsyncHTTPTestCase):
         username = f"{role}-user"
         self.services.users.create_user(username, f"{role}-password", role)
         return self.login(username, f"{role}-password")
+
+    def assert_created(
+        self, result: tuple[int, Any, HTTPResponse], collection: str, key: str = "id"
+    ) -> dict:
+        """A POST answered 201 with the new object, whose URL <collection>/<its key> is in
+        the Location header; the object."""
+        status, data, response = result
+        assert status == 201, data
+        assert response.headers["Location"] == f"{collection}/{data[key]}"
+        return data
 
     def assert_error(self, result: tuple[int, Any, HTTPResponse], status: int, code: str) -> dict:
         got_status, data, response = result

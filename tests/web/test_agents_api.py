@@ -122,8 +122,7 @@ class AgentsApiTest(CallCenterApiTestCase):
 
         # A supervisor acts on the agents of the queues he leads (1001 in 600), not on others
         # (tests/web/test_scope.py has the details).
-        self.services.users.create_user("lead", "lead-pass-1", Role.SUPERVISOR, queues=["600"])
-        supervisor = self.login("lead", "lead-pass-1")
+        supervisor = self.supervisor_token("600", name="lead")
         assert self.call("GET", AGENTS, token=supervisor)[0] == 200
         data = self.call("POST", f"{AGENTS}/1001/pause", {"reason": "meeting"}, token=supervisor)[1]
         assert data["pause_reason"] == "meeting"

@@ -1,31 +1,25 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlencode
 
-from pbxd.services import CdrEntry, Disposition, HangupSide
+from pbxd.services import Disposition, HangupSide
 
+from ..db.historydata import cdr_entry
 from .apitest import ApiTestCase
-
-T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 
 def record(services, minute: int, caller: str, callee: str, answered: bool = True) -> None:
-    start = T0 + timedelta(minutes=minute)
-    services.cdr.record(
-        CdrEntry(
-            call_id=f"c{minute}@pbx",
-            caller=caller,
-            callee=callee,
-            start=start,
-            answer=start + timedelta(seconds=4) if answered else None,
-            end=start + timedelta(seconds=34),
-            duration=34,
-            billsec=30 if answered else 0,
-            disposition=Disposition.ANSWERED if answered else Disposition.BUSY,
-            hangup_side=HangupSide.CALLEE,
-        )
+    entry = cdr_entry(
+        minute,
+        caller,
+        callee,
+        ring=4,
+        missed=None if answered else Disposition.BUSY,
+        hangup_side=HangupSide.CALLEE,
+        call_id=f"c{minute}@pbx",
     )
+    services.cdr.record(entry)
 
 
 class CdrApiTest(ApiTestCase):

@@ -15,20 +15,12 @@ class ContactsApiTest(ApiTestCase):
         super().setUp()
         self.admin = self.login()
         self.create_extensions("1001")
-        self.services.users.create_user("lead", "lead-pass-1", Role.SUPERVISOR, masking="all")
-        self.services.users.create_user(
-            "agent", "agent-pass-1", Role.AGENT, extension="1001", masking="all"
-        )
-        self.lead = self.login("lead", "lead-pass-1")
-        self.agent = self.login("agent", "agent-pass-1")
+        self.lead = self.user_token(Role.SUPERVISOR, name="lead", masking="all")
+        self.agent = self.user_token(Role.AGENT, "1001", name="agent", masking="all")
 
     def test_crud(self) -> None:
-        status, created, response = self.call(
-            "POST", CONTACTS, {"number": "13800138000", "name": "张三", "company": "华为"},
-            token=self.lead,
-        )  # fmt: skip
-        assert status == 201, created
-        assert response.headers["Location"] == f"{CONTACTS}/{created['id']}"
+        body = {"number": "13800138000", "name": "张三", "company": "华为"}
+        created = self.assert_created(self.call("POST", CONTACTS, body, token=self.lead), CONTACTS)
         assert created == {
             "id": created["id"],
             "number": "13800138000",
@@ -86,16 +78,11 @@ class BlacklistApiTest(ApiTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.admin = self.login()
-        self.services.users.create_user("lead", "lead-pass-1", Role.SUPERVISOR)
-        self.lead = self.login("lead", "lead-pass-1")
+        self.lead = self.user_token(Role.SUPERVISOR, name="lead")
 
     def test_crud_and_hits(self) -> None:
-        status, entry, response = self.call(
-            "POST", BLACKLIST, {"number": "400*", "direction": "inbound", "note": "推销"},
-            token=self.admin,
-        )  # fmt: skip
-        assert status == 201, entry
-        assert response.headers["Location"] == f"{BLACKLIST}/{entry['id']}"
+        body = {"number": "400*", "direction": "inbound", "note": "推销"}
+        entry = self.assert_created(self.call("POST", BLACKLIST, body, token=self.admin), BLACKLIST)
         assert entry == {
             "id": entry["id"],
             "number": "400*",
@@ -125,8 +112,7 @@ class BlacklistApiTest(ApiTestCase):
         item = f"{BLACKLIST}/{created['id']}"
         self.assert_error(self.call("DELETE", item, token=self.lead), 403, "forbidden")
         self.assert_error(self.call("PUT", item, {"note": "x"}, token=self.lead), 403, "forbidden")
-        self.services.users.create_user("agent", "agent-pass-1", Role.AGENT)
-        agent = self.login("agent", "agent-pass-1")
+        agent = self.user_token(Role.AGENT, name="agent")
         self.assert_error(self.call("GET", BLACKLIST, token=agent), 403, "forbidden")
         result = self.call("POST", BLACKLIST, body, token=self.admin)
         self.assert_error(result, 409, "exists")

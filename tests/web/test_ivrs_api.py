@@ -15,14 +15,8 @@ class IvrsApiTest(CallCenterApiTestCase):
         self.create("/api/v1/queues", {"number": "600"})
 
     def test_create_defaults_update_delete(self) -> None:
-        status, data, response = self.call(
-            "POST",
-            IVRS,
-            {"name": "main", "prompt": "welcome", "keys": {"*": "repeat", "1": " queue:600"}},
-            token=self.token,
-        )
-        assert status == 201, data
-        assert response.headers["Location"] == "/api/v1/ivrs/main"
+        body = {"name": "main", "prompt": "welcome", "keys": {"*": "repeat", "1": " queue:600"}}
+        data = self.assert_created(self.call("POST", IVRS, body, token=self.token), IVRS, "name")
         assert data == {
             "name": "main",
             "number": None,

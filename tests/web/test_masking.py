@@ -73,10 +73,8 @@ class MaskingTest(ApiTestCase):
         self.services.blacklist.create({"number": UNKNOWN, "direction": "inbound"})
         self.services.blacklist.create({"number": "4008*", "direction": "outbound"})
         # An agent at 1001 and a supervisor of queue 600; their masking is set per check.
-        self.services.users.create_user("agent", "agent-pass-1", Role.AGENT, extension="1001")
-        self.services.users.create_user("lead", "lead-pass-1", Role.SUPERVISOR, queues=["600"])
-        self.agent = self.login("agent", "agent-pass-1")
-        self.lead = self.login("lead", "lead-pass-1")
+        self.agent = self.user_token(Role.AGENT, "1001", name="agent")
+        self.lead = self.supervisor_token("600", name="lead")
 
     # -- helpers ----------------------------------------------------------------------------------
 

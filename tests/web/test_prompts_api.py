@@ -3,32 +3,17 @@ refusals a user meets, and who may do what."""
 
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
 import uuid
-import wave
 from pathlib import Path
-
-import numpy as np
 
 from pbxd.services import Role, build_services
 
+from ..db.historydata import tone_wav, wav_shape
 from .apitest import ADMIN_PASSWORD, ApiTestCase
 
 PROMPTS = "/api/v1/prompts"
-
-
-def tone_wav(seconds: float, rate: int = 8000, channels: int = 1) -> bytes:
-    t = np.arange(int(rate * seconds)) / rate
-    samples = np.rint(9000 * np.sin(2 * np.pi * 440 * t)).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.repeat(samples, channels).tobytes())
-    return buffer.getvalue()
 
 
 def form(
@@ -49,11 +34,6 @@ def form(
         )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
-
-
-def read_wav(data: bytes) -> tuple[int, int, int, float]:
-    with wave.open(io.BytesIO(data), "rb") as w:
-        return w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes() / 8000
 
 
 class PromptsApiTest(ApiTestCase):
@@ -125,7 +105,7 @@ class PromptsApiTest(ApiTestCase):
             }
         ]
         stored = (self.uploads / "jingle.wav").read_bytes()
-        assert read_wav(stored) == (1, 2, 8000, 1.25)
+        assert wav_shape(stored) == (1, 2, 8000, 1.25)
 
     def test_upload_for_one_language_overrides_the_system_prompt_there(self) -> None:
         status, data, _ = self.post_form({"id": "welcome", "language": "en"}, tone_wav(0.5))

@@ -11,14 +11,10 @@ QUEUES = "/api/v1/queues"
 
 class QueuesApiTest(CallCenterApiTestCase):
     def test_create_with_defaults_then_read_update_delete(self) -> None:
-        status, data, response = self.call(
-            "POST",
-            QUEUES,
-            {"number": "600", "name": "Sales", "members": [{"extension": "1001"}]},
-            token=self.token,
+        body = {"number": "600", "name": "Sales", "members": [{"extension": "1001"}]}
+        data = self.assert_created(
+            self.call("POST", QUEUES, body, token=self.token), QUEUES, "number"
         )
-        assert status == 201, data
-        assert response.headers["Location"] == "/api/v1/queues/600"
         assert data == {
             "number": "600",
             "name": "Sales",

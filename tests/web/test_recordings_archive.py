@@ -66,6 +66,16 @@ class RecordingsArchiveTest(ApiTestCase):
         assert [row["id"] for row in index] == [str(self.views[0].id), str(gone.id)]
         assert index[1]["file"] == "" and len(files) == 1
 
+    def test_index_cells_a_spreadsheet_would_run_as_formulas_are_quoted(self) -> None:
+        view = self.views[0]
+        self.services.recordings.set_note(view.id, '=HYPERLINK("http://x.test","open")')
+        response = self.archive(self.admin, [("id", str(view.id))])
+        _, index = self.unzip(response)
+        assert index[0]["note"] == '\'=HYPERLINK("http://x.test","open")'
+        assert index[0]["caller"] == "13800138000"  # a number is left as it is
+        with zipfile.ZipFile(io.BytesIO(response.body)) as archive:
+            assert archive.read("index.csv").split(b"\n")[0].endswith(b"\r")  # CRLF rows
+
     def test_an_agent_gets_only_his_calls(self) -> None:
         agent = self.user_token(Role.AGENT, "1002", name="agent2")
         files, index = self.unzip(self.archive(agent, []))

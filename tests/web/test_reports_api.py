@@ -9,12 +9,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pbxd.services import CdrEntry, Role, VoicemailEntry
-from pbxd.services.cdr import Disposition, HangupSide
 from pbxd.services.reports import METRICS
 from pbxd.web.cdr import CDR_CSV_COLUMNS
 from pbxd.web.csvexport import csv_cell
 
-from ..db.historydata import T0, queue_call
+from ..db.historydata import T0, cdr_entry, queue_call
 from .apitest import ApiTestCase
 
 BOM = b"\xef\xbb\xbf"
@@ -39,20 +38,8 @@ class ReportsApiTest(ApiTestCase):
         )
 
     def direct(self, minute: int, caller: str, callee: str) -> None:
-        start = T0 + timedelta(minutes=minute)
         self.services.cdr.record(
-            CdrEntry(
-                call_id=f"d{minute}@pbx",
-                caller=caller,
-                callee=callee,
-                start=start,
-                answer=start + timedelta(seconds=5),
-                end=start + timedelta(seconds=65),
-                duration=65,
-                billsec=60,
-                disposition=Disposition.ANSWERED,
-                hangup_side=HangupSide.CALLER,
-            )
+            cdr_entry(minute, caller, callee, talk=60, call_id=f"d{minute}@pbx")
         )
 
     def report(self, token: str | None = None, **params: str) -> tuple[int, Any]:

@@ -12,11 +12,10 @@ ROOMS = "/api/v1/conferences"
 
 class RingGroupsApiTest(CallCenterApiTestCase):
     def test_create_defaults_update_delete(self) -> None:
-        status, data, response = self.call(
-            "POST", GROUPS, {"number": "700", "members": ["1002", "1001"]}, token=self.token
+        body = {"number": "700", "members": ["1002", "1001"]}
+        data = self.assert_created(
+            self.call("POST", GROUPS, body, token=self.token), GROUPS, "number"
         )
-        assert status == 201, data
-        assert response.headers["Location"] == f"{GROUPS}/700"
         assert data == {
             "number": "700",
             "name": "",

@@ -21,20 +21,14 @@ class InboundRoutesApiTest(CallCenterApiTestCase):
         self.create("/api/v1/queues", {"number": "600"})
 
     def test_create_read_update_delete(self) -> None:
-        status, data, response = self.call(
-            "POST",
-            ROUTES,
-            {
-                "did": "4008001234",
-                "destination": "queue:600",
-                "time_condition": OFFICE_HOURS,
-                "closed_destination": "voicemail:600",
-            },
-            token=self.token,
-        )
-        assert status == 201, data
+        body = {
+            "did": "4008001234",
+            "destination": "queue:600",
+            "time_condition": OFFICE_HOURS,
+            "closed_destination": "voicemail:600",
+        }
+        data = self.assert_created(self.call("POST", ROUTES, body, token=self.token), ROUTES)
         route_id = data["id"]
-        assert response.headers["Location"] == f"{ROUTES}/{route_id}"
         assert data == {
             "id": route_id,
             "did": "4008001234",
@@ -98,11 +92,10 @@ class InboundRoutesApiTest(CallCenterApiTestCase):
 
 class TrunksApiTest(CallCenterApiTestCase):
     def test_create_defaults_update_delete(self) -> None:
-        status, data, response = self.call(
-            "POST", TRUNKS, {"name": "carrier", "host": "192.0.2.10"}, token=self.token
+        body = {"name": "carrier", "host": "192.0.2.10"}
+        data = self.assert_created(
+            self.call("POST", TRUNKS, body, token=self.token), TRUNKS, "name"
         )
-        assert status == 201, data
-        assert response.headers["Location"] == f"{TRUNKS}/carrier"
         assert data == {"name": "carrier", "host": "192.0.2.10", "port": 5060, "transport": "udp"}
         assert self.services.trunks.trunk_for_address("192.0.2.10").name == "carrier"
         assert self.services.trunks.trunk_for_address("192.0.2.11") is None

@@ -104,10 +104,7 @@ class VoicemailApiTest(ApiTestCase):
 
     def test_supervisor_reads_his_teams_boxes_but_deletes_only_his_own(self) -> None:
         self.services.queues.create({"number": "600", "members": ["1001"]})
-        self.services.users.create_user(
-            "sue", "sue-pass-1", Role.SUPERVISOR, extension="1002", queues=["600"]
-        )
-        token = self.login("sue", "sue-pass-1")  # leads 600, whose agent is 1001
+        token = self.supervisor_token("600", name="sue", extension="1002")  # 600: agent 1001
         assert self.call("GET", "/api/v1/voicemail/1001", token=token)[0] == 200
         other = f"/api/v1/voicemail/1001/{self.ids[0]}"
         assert self.call("PUT", other, {"new": False}, token=token)[0] == 200

@@ -249,6 +249,12 @@ class PjsuaPhone:
     def hangup(self, code: int = 603) -> None:
         self.send("hangup", code=code)
 
+    def forget_events(self) -> None:
+        """Start afresh for the next call: waits look only at events that come after this."""
+        self._drain()
+        self.events.clear()
+        self._consumed.clear()
+
     def dtmf(self, digits: str) -> None:
         """Press keys in the call (RFC 4733 telephone-events)."""
         self.send("dtmf", digits=digits)
@@ -274,6 +280,25 @@ def stop_phones(*phones: PjsuaPhone, timeout: float = 8.0) -> None:
                 pass
     for phone in phones:
         phone.stop(timeout)
+
+
+def call_and_stay(
+    phone: PjsuaPhone, number: str, seconds: float, answer_timeout: float = 10.0
+) -> None:
+    """Register `phone`, call `number`, stay on the line `seconds` once it is answered (a
+    message left, prompts heard), hang up and stop the phone."""
+    try:
+        phone.start()
+        phone.wait_registered()
+        phone.call(number)
+        phone.wait_for(
+            "call_state", timeout=answer_timeout, where=lambda e: e["state"] == "CONFIRMED"
+        )
+        time.sleep(seconds)
+        phone.hangup()
+        phone.wait_for("call_ended", timeout=10)
+    finally:
+        stop_phones(phone)
 
 
 # --------------------------------------------------------------------------------------------
