@@ -100,19 +100,53 @@ def peak_frequency(samples: np.ndarray, rate: int) -> float:
 
 
 def prompt_match(heard: np.ndarray, rate: int, prompt: Path | str) -> float:
-    """How well `prompt` (a WAV) appears somewhere in `heard`: the peak of the normalised
-    cross-correlation, 1.0 for an exact copy. After G.711 and a phone's resampling a played
-    prompt still scores well above 0.5; another prompt or music scores far lower."""
+    """How well `prompt` (a WAV) appears somewhere in `heard`, 1.0 for an exact copy.
+
+    A phone under load drops or repeats 20 ms frames, and one lost frame shifts everything
+    after it: a single whole-prompt correlation then falls from 1.0 to about 0.5. So the
+    prompt is cut into half-second pieces, each piece is looked for near where the piece
+    before it was found (the drift from lost frames stays within PIECE_DRIFT), and the score
+    is the mean of the pieces' normalised correlations. After G.711 and a phone's resampling a
+    played prompt still scores well above 0.6; another prompt, even one sharing words, or
+    music scores near 0.2.
+    """
     wanted, wanted_rate = read_samples(prompt)
     if rate != wanted_rate:  # bring what was heard to the prompt's rate
         times = np.arange(int(heard.size * wanted_rate / rate)) / wanted_rate
         heard = np.interp(times, np.arange(heard.size) / rate, heard)
-    if heard.size < wanted.size or not wanted.any():
+    piece = wanted_rate // 2
+    pieces = [(start, wanted[start : start + piece]) for start in range(0, wanted.size, piece)]
+    loudest = max(float(np.sum(p**2)) for _, p in pieces)
+    pieces = [(start, p) for start, p in pieces if p.size == piece and np.sum(p**2) > loudest / 20]
+    if heard.size < wanted.size or not pieces:
         return 0.0
+    scores = [_correlation(heard, p) for _, p in pieces]
+    drift = int(PIECE_DRIFT * wanted_rate)
+    best = 0.0
+    # where the prompt starts if any one piece sits where it fits best
+    for anchor in {
+        int(np.argmax(score)) - start for (start, _), score in zip(pieces, scores, strict=True)
+    }:
+        found, total = anchor, 0.0
+        for (start, _), score in zip(pieces, scores, strict=True):
+            low = max(found + start - drift, 0)
+            near = score[low : max(found + start + drift + 1, low + 1)]
+            if near.size == 0:
+                break
+            total += float(near.max())
+            found = low + int(np.argmax(near)) - start
+        best = max(best, total / len(pieces))
+    return best
+
+
+PIECE_DRIFT = 0.1  # seconds a piece may sit away from where the piece before it predicts
+
+
+def _correlation(heard: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Normalised cross-correlation of `wanted` at every offset of `heard` (1.0: exact copy)."""
     size = 1 << int(np.ceil(np.log2(heard.size + wanted.size)))
     correlation = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(wanted, size)), size)
-    # energy of each window of `heard` as long as the prompt, for the normalisation
+    # energy of each window of `heard` as long as `wanted`, for the normalisation
     energy = np.concatenate(([0.0], np.cumsum(heard**2)))
     windows = energy[wanted.size :] - energy[: -wanted.size]
-    scores = correlation[: windows.size] / np.sqrt(np.maximum(windows, 1e-12) * np.sum(wanted**2))
-    return float(scores.max())
+    return correlation[: windows.size] / np.sqrt(np.maximum(windows, 1e-12) * np.sum(wanted**2))
