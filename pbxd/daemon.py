@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import logging
 import os
 import secrets
@@ -46,6 +47,7 @@ REGISTRAR_SWEEP_SECONDS = 30.0
 # Queue calls whose SIP Call-ID agent rows may still need (wrap-ups end minutes later).
 RECENT_QUEUE_CALLS = 1000
 MAX_HTTP_BODY = 1 << 20  # above the app's own JSON 413 limit, so clients get JSON errors
+WEBRTC_CLOSE_SECONDS = 5.0  # at shutdown, for aiortc to close the browsers' connections
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,9 @@ class Daemon:
             settings.bind, PortAllocator(*settings.rtp_ports), media_timeout=settings.media_timeout
         )
         self.media = MediaFactory(self.engine)
-        self.legs = LegManager(self.core, self.engine, self.registrar)
-        self.media.on_other_timeout = self.legs.on_media_timeout
+        self.legs = LegManager(
+            self.core, self.engine, self.registrar, ring_timeout=settings.ring_timeout
+        )
         self.callcenter = CallCenterRuntime(
             services,
             self.engine,
@@ -135,6 +138,11 @@ class Daemon:
             recordings_dir=settings.data_dir / RECORDINGS_DIR,
             unanswered=self.callcenter.unanswered,
         )
+        # Dead media the factory's RTP pairs do not cover: the B2BUA's calls with a browser
+        # (WebRTC endpoints), then the legs pbxd answers itself.
+        self.media.on_other_timeout = lambda endpoint: (
+            self.b2bua.on_media_timeout(endpoint) or self.legs.on_media_timeout(endpoint)
+        )
         self.core.app = Pbx(self.core, self.guard, self.registrar, self.b2bua)
         # SIP over WebSocket (RFC 7118) at /ws on the HTTP port: the browser softphone.
         self.sip_ws = WebSocketTransport(
@@ -160,6 +168,8 @@ class Daemon:
             s.http_port, address=s.bind, xheaders=False, max_body_size=MAX_HTTP_BODY
         )
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_registrations())
+        # Off the loop, so that the first browser call does not wait for the import.
+        asyncio.get_running_loop().run_in_executor(None, import_webrtc)
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -168,6 +178,10 @@ class Daemon:
             self._http_server.stop()
         self.core.close()
         self.engine.close()
+        if self.engine.closing:
+            # aiortc closes WebRTC connections asynchronously (DTLS close_notify, its tasks
+            # and threads): let them finish before the loop stops.
+            await asyncio.wait(set(self.engine.closing), timeout=WEBRTC_CLOSE_SECONDS)
         self._db_writer.shutdown(wait=True)
 
     def status(self) -> dict:
@@ -259,6 +273,15 @@ class Daemon:
             await asyncio.sleep(REGISTRAR_SWEEP_SECONDS)
             for binding in self.registrar.expire(self.core.now()):
                 log.info("registration of %s expired (%s)", binding.aor, binding.uri)
+
+
+def import_webrtc() -> None:
+    """Import aiortc (and PyAV, aioice) now: it takes a few hundred ms on a PC, more on the
+    appliance. Without it pbxd runs on; WebRTC offers then get 503."""
+    try:
+        importlib.import_module("aiortc")
+    except Exception as exc:  # not installed, or a library it loads is missing
+        log.info("no WebRTC (browser softphones' media): %s", exc)
 
 
 def _log_failure(future) -> None:

@@ -5,7 +5,13 @@ outgoing INVITE per registered contact of the callee (forking: every device of a
 rings, the first to answer wins). Media is terminated on both sides by the media engine
 (`CallMedia`), which bridges the two legs.
 
-Signalling state lives on `Call`; nothing here blocks: the only await is opening RTP sockets.
+A browser softphone on either side (a WebRTC offer from the caller, a callee registered over a
+WebSocket) gets a WebRTC endpoint instead (`WebRtcCallMedia`): the engine bridges it to a
+phone's RTP like any other pair and transcodes Opus <-> G.711. A browser caller gets pbxd's
+answer with the first ringing, so that ICE and DTLS are up before the callee answers.
+
+Signalling state lives on `Call`; nothing here blocks: the awaits are opening RTP sockets and
+aiortc's SDP work (gathering candidates, applying an answer or a re-offer).
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pbxd.media.dtmf import DtmfParseError, parse_info_body
+from pbxd.media.engine import Endpoint, MediaEngine
+from pbxd.media.negotiate import audio_stream_index
 from pbxd.media.session import CallMedia, MediaFactory
+from pbxd.media.tones import CHINA, ToneGenerator
+from pbxd.media.webrtc import WebRtcEndpoint, WebRtcMediaFailed, check_offer, is_webrtc_offer
 from pbxd.services.cdr import CdrEntry
 from pbxd.sip.dialog import Dialog, DialogId, new_call_id, new_tag
 from pbxd.sip.errors import (
@@ -36,12 +46,23 @@ from pbxd.sip.headers import CSeq, Headers, NameAddr
 from pbxd.sip.message import Request, Response
 from pbxd.sip.peer import Peer
 from pbxd.sip.registrar import Binding, Registrar
+from pbxd.sip.sdp import Direction, SessionDescription
 from pbxd.sip.transaction import ClientTransaction, ServerTransaction
 from pbxd.sip.uri import SipUri
 
 from .auth_guard import AuthGuard
 from .cdr import Disposition, HangupSide, call_record
-from .legs import ALLOW, Branch, InboundLeg, LegManager
+from .legs import (
+    ALLOW,
+    Branch,
+    ForkEndpoints,
+    InboundLeg,
+    LegManager,
+    answer_browser_caller,
+    is_browser,
+    media_failure,
+    open_fork_endpoints,
+)
 from .recording import CallRecording, start_recording
 from .sipcore import SipCore
 
@@ -50,6 +71,9 @@ log = logging.getLogger(__name__)
 RING_TIMEOUT = 60.0
 SDP = "application/sdp"
 UNANSWERED = (408, 480, 486, 487, 600, 603)  # final answers a mailbox may take over
+# What pbxd offers a phone bridged to a browser: Opus is transcoded anyway, and the engine
+# runs at 8 kHz, so G.711 (which every phone has) loses nothing.
+PHONE_CODECS = ("PCMU", "PCMA")
 
 # What answers a number pbxd serves itself: started with the caller's leg, it owns the call.
 LocalApplication = Callable[[InboundLeg], Coroutine[object, object, None]]
@@ -76,6 +100,7 @@ class PendingReinvite:
     from_leg: Leg
     server_tx: ServerTransaction
     client_tx: ClientTransaction | None = None
+    answer: bytes | None = None  # pbxd's answer to a browser's re-offer, made before forwarding
 
 
 @dataclass
@@ -99,11 +124,197 @@ class Call:
     early_media_sent: bool = False
     ringing_sent: bool = False
     recording: CallRecording | None = None
+    answering: bool = False  # a browser callee's answer is with aiortc (async)
 
     def other(self, leg: Leg) -> Leg:
         other = self.callee_leg if leg is self.caller_leg else self.caller_leg
         assert other is not None
         return other
+
+
+class WebRtcCallMedia(CallMedia):
+    """The media of a call with a browser on one side or both.
+
+    The caller's endpoint is WebRTC when its offer is (pbxd's answer to it, `caller_answer`,
+    is made at once), else RTP. The callee's devices are offered from `fork`: its phones from
+    an RTP endpoint, its browsers from a WebRTC one. Until a device answers, the caller is
+    bridged to the RTP endpoint when there is one (a phone's early media); the device that
+    answers decides which endpoint is the callee's (`choose`). SDP on a WebRTC side is
+    aiortc's: no negotiator is asked there.
+    """
+
+    def __init__(
+        self,
+        engine: MediaEngine,
+        caller: Endpoint,
+        caller_answer: bytes,
+        fork: ForkEndpoints,
+        on_close: Callable[[CallMedia], None],
+    ):
+        callee = fork.rtp or fork.webrtc
+        assert callee is not None
+        super().__init__(engine, caller, callee, on_close=on_close)
+        self.caller_answer = caller_answer  # for a browser caller
+        self.fork = fork
+        self.early_media = False  # a phone's early SDP was applied to fork.rtp
+        self._ringback: ToneGenerator | None = None
+        self._handed_over: Endpoint | None = None
+        self._closed = False
+        engine.bridge([caller, callee])
+
+    @property
+    def browser_caller(self) -> bool:
+        return isinstance(self.endpoints["caller"], WebRtcEndpoint)
+
+    @property
+    def with_browser(self) -> bool:
+        """Whether one of the endpoints carrying the call is WebRTC."""
+        return any(isinstance(e, WebRtcEndpoint) for e in self.endpoints.values())
+
+    def every_endpoint(self) -> list[Endpoint]:
+        return list({*self.endpoints.values(), *self.fork.all})
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def offers_from_caller(self, body: bytes) -> dict[Endpoint, bytes]:
+        """pbxd's offer for each kind of callee device, from the caller's offer."""
+        offers: dict[Endpoint, bytes] = {}
+        rtp = self.fork.rtp
+        if self.browser_caller:
+            if rtp is not None:
+                direction = check_offer(body).direction
+                offers[rtp] = rtp.negotiator.offer(PHONE_CODECS, direction).serialize()
+        elif rtp is not None:
+            offers[rtp] = self.offer_from("caller", body)  # the callee endpoint is fork.rtp
+        else:
+            offer = SessionDescription.parse(body)
+            if audio_stream_index(offer) is None:
+                raise NotAcceptableHere("the offer has no RTP/AVP audio stream")
+            self._offers["caller"] = offer
+        if self.fork.webrtc is not None:
+            offers[self.fork.webrtc] = self.fork.webrtc_offer
+        return offers
+
+    def early_answer(self, endpoint: Endpoint | None, body: bytes | None) -> bytes | None:
+        """A callee device rings (offered from `endpoint`, its SDP `body` if any): pbxd's
+        answer for the caller's provisional response, or None.
+
+        A phone's early media (SDP in its 183) goes to the RTP endpoint, to which the caller
+        is bridged. A browser caller gets its answer whatever the callee sent, and hears
+        pbxd's ringback until there is early media (a softphone page plays what it receives
+        once it has an answer). A browser's early SDP is not used."""
+        answer = None
+        if body and endpoint is not None and endpoint is self.fork.rtp and not self.early_media:
+            try:
+                answer = self._answer_caller(self._accept_phone(endpoint, body))
+            except SipError as exc:
+                log.info("unusable early media SDP: %s", exc)
+            else:
+                self.early_media = True
+                self._stop_ringback()
+        if not self.browser_caller:
+            return answer
+        if not self.early_media and self._ringback is None:
+            self._ringback = self.engine.play_tone(self.endpoints["caller"], CHINA, "ringback")
+        return self.caller_answer
+
+    def phone_answered(self, endpoint: Endpoint, body: bytes | None) -> bytes:
+        """A phone's 200 (without SDP: the answer its 183 gave stands): it carries the call;
+        pbxd's answer for the caller."""
+        if body is not None:
+            codec = self._accept_phone(endpoint, body)
+        elif self.early_media and endpoint.stream is not None:
+            codec = endpoint.stream.terms.codec.name
+        else:
+            raise NotAcceptableHere("the answer carries no SDP")
+        self.choose(endpoint)
+        return self._answer_caller(codec)
+
+    async def browser_answered(self, endpoint: WebRtcEndpoint, body: bytes) -> bytes:
+        """A browser's 200: its answer to aiortc (ICE and DTLS start), then it carries the
+        call; pbxd's answer for the caller. Raises WebRtcOfferRejected (488)."""
+        await endpoint.accept_answer(body)
+        if self._closed:
+            raise WebRtcMediaFailed("the call ended while the answer was applied")
+        self.choose(endpoint)
+        return self._answer_caller(None)
+
+    def choose(self, callee: Endpoint) -> None:
+        """The device offered from `callee` answered: the other endpoint goes."""
+        self._stop_ringback()
+        self.fork.keep(self.engine, callee)
+        self.endpoints["callee"] = callee
+        caller = self.endpoints["caller"]
+        if callee.bridge is None or caller not in callee.bridge.members:
+            self.engine.bridge([caller, callee])
+
+    def _accept_phone(self, endpoint: Endpoint, body: bytes) -> str:
+        terms = endpoint.negotiator.accept_answer(SessionDescription.parse(body))
+        endpoint.apply(terms)
+        return terms.codec.name
+
+    def _answer_caller(self, codec: str | None) -> bytes:
+        caller = self.endpoints["caller"]
+        if isinstance(caller, WebRtcEndpoint):
+            return self.caller_answer
+        preferred = [codec] if codec else list(PHONE_CODECS)
+        answer, terms = caller.negotiator.answer(self._offers["caller"], preferred=preferred)
+        caller.apply(terms)
+        self._answers_sent["caller"] = answer.serialize()
+        return self._answers_sent["caller"]
+
+    # -- in the call ----------------------------------------------------------------------------
+
+    def reoffer_to_phone(self, side: str, direction: Direction) -> bytes:
+        """pbxd's re-offer to the phone on `side` when the browser on the other side holds
+        (sendonly, inactive) or resumes: the same codec, the browser's direction."""
+        endpoint = self.endpoints[side]
+        current = [endpoint.stream.terms.codec.name] if endpoint.stream is not None else []
+        return endpoint.negotiator.offer(current, direction).serialize()
+
+    def phone_reanswered(self, side: str, body: bytes) -> None:
+        self._accept_phone(self.endpoints[side], body)
+
+    def answer_phone_reoffer(self, side: str, body: bytes) -> bytes:
+        """A phone's re-offer when the other side is a browser: pbxd cannot re-offer to a
+        browser, so the phone's hold stays between it and pbxd (the browser hears what the
+        phone sends while it holds, or silence)."""
+        endpoint = self.endpoints[side]
+        current = [endpoint.stream.terms.codec.name] if endpoint.stream is not None else []
+        answer, terms = endpoint.negotiator.answer(
+            SessionDescription.parse(body), preferred=current
+        )
+        endpoint.apply(terms)
+        return answer.serialize()
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def detach_caller(self) -> tuple[Endpoint, bytes] | None:
+        """A browser caller's endpoint and the answer it got, for whoever takes the still
+        unanswered call on (its voicemail): its connection is up already. None for others."""
+        caller = self.endpoints["caller"]
+        if not isinstance(caller, WebRtcEndpoint) or caller.closed or caller.failure:
+            return None
+        self._stop_ringback()
+        self.engine.unbridge(caller)
+        self._handed_over = caller
+        return caller, self.caller_answer
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._on_close(self)
+        self.fork.keep(self.engine, None)
+        for endpoint in self.endpoints.values():
+            if not endpoint.closed and endpoint is not self._handed_over:
+                self.engine.destroy(endpoint)
+
+    def _stop_ringback(self) -> None:
+        tone, self._ringback = self._ringback, None
+        caller = self.endpoints["caller"]
+        if tone is not None and getattr(caller.player, "tone", None) is tone:
+            self.engine.stop_playing(caller)
 
 
 class B2bua:
@@ -149,6 +360,9 @@ class B2bua:
         self._legs: dict[DialogId, tuple[Call, Leg]] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
+        # The endpoints of calls with a browser: the media factory does not know them (it
+        # makes RTP pairs only), so their dead media is reported here (`on_media_timeout`).
+        self._browser_calls: dict[Endpoint, Call] = {}
 
     # -- requests from the dispatcher -----------------------------------------------------------
 
@@ -181,6 +395,15 @@ class B2bua:
 
     def on_ack(self, request: Request, peer: Peer) -> None:
         """ACK of a 2xx: the transaction layer has stopped retransmitting; nothing else to do."""
+
+    def on_media_timeout(self, endpoint: Endpoint) -> bool:
+        """Dead media (no RTP, or a WebRTC connection that failed or closed) of an endpoint
+        of a call with a browser; False when it is not one of those."""
+        call = self._browser_calls.get(endpoint)
+        if call is None:
+            return False
+        self._media_died(call, endpoint)
+        return True
 
     def on_server_timeout(self, tx: ServerTransaction) -> None:
         if self.legs is not None and self.legs.on_server_timeout(tx):
@@ -252,11 +475,15 @@ class B2bua:
             log.error("call handling failed", exc_info=task.exception())
 
     async def _start_branches(self, call: Call, bindings: list[Binding]) -> None:
+        media: CallMedia
         try:
-            media = await self.media.create(
-                self.core.local_ip_for(call.caller_peer),
-                self.core.local_ip_for(bindings[0].source),
-            )
+            if is_webrtc_offer(call.request.body) or any(is_browser(b) for b in bindings):
+                media, bindings = await self._browser_media(call, bindings)
+            else:
+                media = await self.media.create(
+                    self.core.local_ip_for(call.caller_peer),
+                    self.core.local_ip_for(bindings[0].source),
+                )
         except Exception as exc:
             # PortsExhausted and bind failures are 503s; anything else is a 500.
             log.error("call %s: no media: %s", call.id, exc)
@@ -269,14 +496,22 @@ class B2bua:
         call.media = media
         media.on_dead = lambda: self._media_died(call)
         try:
-            offer = media.offer_from("caller", call.request.body)
+            if isinstance(media, WebRtcCallMedia):
+                offers = media.offers_from_caller(call.request.body)
+            else:
+                offers = {media.endpoints["callee"]: media.offer_from("caller", call.request.body)}
         except SipError as exc:
             self._fail(call, exc, Disposition.FAILED)
             return
         call_id = new_call_id(self.core.host_for(call.caller_peer))
         b_tag = new_tag()
         for binding in bindings:
-            branch = Branch(binding, self._callee_invite(call, binding, call_id, b_tag, offer))
+            if isinstance(media, WebRtcCallMedia):
+                endpoint = media.fork.for_binding(binding)
+            else:
+                endpoint = media.endpoints["callee"]
+            invite = self._callee_invite(call, binding, call_id, b_tag, offers[endpoint])
+            branch = Branch(binding, invite, endpoint=endpoint)
             call.branches.append(branch)
             branch.tx = self.core.send_request(
                 branch.invite, branch.peer, lambda r, c=call, b=branch: self._on_branch(c, b, r)
@@ -284,6 +519,37 @@ class B2bua:
         call.ring_timer = asyncio.get_running_loop().call_later(
             self.ring_timeout, self._ring_timeout, call
         )
+
+    async def _browser_media(
+        self, call: Call, bindings: list[Binding]
+    ) -> tuple[WebRtcCallMedia, list[Binding]]:
+        """The media of a call with a browser on either side, and the callee's devices it
+        can ring (browsers are left out when WebRTC is unavailable and phones can ring)."""
+        engine = self.media.engine
+        body = call.request.body
+        caller_ip = self.core.local_ip_for(call.caller_peer)
+        caller: Endpoint
+        if is_webrtc_offer(body):
+            caller, caller_answer = await answer_browser_caller(
+                engine, body, caller_ip, self.ring_timeout
+            )
+        else:
+            caller, caller_answer = await engine.create_endpoint(caller_ip), b""
+        try:
+            fork, bindings = await open_fork_endpoints(engine, self.core, bindings)
+        except BaseException:
+            engine.destroy(caller)
+            raise
+        media = WebRtcCallMedia(
+            engine, caller, caller_answer, fork, on_close=lambda _: self._forget_media(call)
+        )
+        for endpoint in media.every_endpoint():
+            self._browser_calls[endpoint] = call
+        return media, bindings
+
+    def _forget_media(self, call: Call) -> None:
+        for endpoint in [e for e, c in self._browser_calls.items() if c is call]:
+            del self._browser_calls[endpoint]
 
     def _callee_invite(
         self, call: Call, binding: Binding, call_id: str, tag: str, sdp: bytes
@@ -311,8 +577,10 @@ class B2bua:
             self._on_branch_answer(call, branch, response)
         else:
             branch.done = True
-            if call.state in (CallState.SETUP, CallState.RINGING) and all(
-                b.done for b in call.branches
+            if (
+                call.state in (CallState.SETUP, CallState.RINGING)
+                and not call.answering
+                and all(b.done for b in call.branches)
             ):
                 if response.status in UNANSWERED and self._hand_over_unanswered(call):
                     return
@@ -332,7 +600,16 @@ class B2bua:
             return
         call.state = CallState.RINGING
         relay = call.server_tx.request.response(response.status, response.reason, to_tag=call.a_tag)
-        if response.body and response.content_type == SDP and not call.early_media_sent:
+        if isinstance(call.media, WebRtcCallMedia):
+            sdp = response.body if response.content_type == SDP else None
+            answer = call.media.early_answer(branch.endpoint, sdp or None)
+            if answer is not None and not call.early_media_sent:
+                relay.headers.add("Content-Type", SDP)
+                relay.body = answer
+                call.early_media_sent = True
+            elif call.ringing_sent:
+                return
+        elif response.body and response.content_type == SDP and not call.early_media_sent:
             assert call.media is not None
             try:
                 relay.body = call.media.answer_from("callee", response.body)
@@ -356,19 +633,57 @@ class B2bua:
         assert branch.tx is not None
         ack = dialog.create_request("ACK", self.core.make_via(branch.peer), cseq=dialog.local_seq)
         self.core.send_ack(branch.tx, ack, branch.peer)
-        if call.state not in (CallState.SETUP, CallState.RINGING):
+        if call.state not in (CallState.SETUP, CallState.RINGING) or call.answering:
             # Another device answered first, or the caller gave up: release this one.
             self._send_bye(Leg("callee", dialog, branch.peer))
             return
-        assert call.media is not None
+        media = call.media
+        assert media is not None
+        if isinstance(media, WebRtcCallMedia) and isinstance(branch.endpoint, WebRtcEndpoint):
+            call.answering = True
+            for other in call.branches:
+                if other is not branch:
+                    other.cancel(self.core)
+            self._spawn(self._browser_answered(call, branch, dialog, response.body))
+            return
         try:
             # A 200 without SDP repeats the answer its 183 gave (RFC 3264 section 5).
-            answer = call.media.answer_from("callee", response.body or None)
+            if isinstance(media, WebRtcCallMedia):
+                assert branch.endpoint is not None
+                answer = media.phone_answered(branch.endpoint, response.body or None)
+            else:
+                answer = media.answer_from("callee", response.body or None)
         except SipError as exc:
             log.info("call %s: callee answered with unusable SDP: %s", call.id, exc)
             self._send_bye(Leg("callee", dialog, branch.peer))
             self._fail(call, NotAcceptableHere(str(exc)), Disposition.FAILED)
             return
+        self._answered(call, branch, dialog, answer)
+
+    async def _browser_answered(
+        self, call: Call, branch: Branch, dialog: Dialog, body: bytes
+    ) -> None:
+        """A browser callee answered: its SDP goes to aiortc, then the caller gets the 200."""
+        media = call.media
+        assert isinstance(media, WebRtcCallMedia) and isinstance(branch.endpoint, WebRtcEndpoint)
+        callee = Leg("callee", dialog, branch.peer)
+        try:
+            answer = await media.browser_answered(branch.endpoint, body or b"")
+        except SipError as exc:  # WebRtcOfferRejected (488), WebRtcMediaFailed (503)
+            call.answering = False
+            log.info("call %s: the browser's answer is unusable: %s", call.id, exc)
+            self._send_bye(callee)
+            if call.state in (CallState.SETUP, CallState.RINGING):
+                self._fail(call, exc, Disposition.FAILED)
+            return
+        call.answering = False
+        if call.state not in (CallState.SETUP, CallState.RINGING):  # the caller gave up
+            self._send_bye(callee)
+            return
+        self._answered(call, branch, dialog, answer)
+
+    def _answered(self, call: Call, branch: Branch, dialog: Dialog, answer: bytes) -> None:
+        """The callee's device `branch` answered: the caller gets pbxd's `answer`."""
         for other in call.branches:
             if other is not branch:
                 other.cancel(self.core)
@@ -402,7 +717,7 @@ class B2bua:
 
     def _ring_timeout(self, call: Call) -> None:
         call.ring_timer = None
-        if call.state in (CallState.SETUP, CallState.RINGING):
+        if call.state in (CallState.SETUP, CallState.RINGING) and not call.answering:
             for branch in call.branches:
                 branch.cancel(self.core)
             if not self._hand_over_unanswered(call):
@@ -416,11 +731,15 @@ class B2bua:
             return False
         for branch in call.branches:
             branch.cancel(self.core)
+        # A browser caller keeps its WebRTC connection (up since it got pbxd's answer).
+        handed = call.media.detach_caller() if isinstance(call.media, WebRtcCallMedia) else None
         self._release(call)
         log.info("call %s: %s did not answer: to its voicemail", call.id, call.callee)
         leg = self.legs.inbound(
             call.server_tx, call.request, call.caller_peer, call.caller, call.callee, call.a_tag
         )
+        if handed is not None:
+            leg.adopt(*handed)
         self._spawn(application(leg))
         return True
 
@@ -468,10 +787,22 @@ class B2bua:
                 self._send_bye(leg)
         self._end(call, Disposition.ANSWERED, side)
 
-    def _media_died(self, call: Call) -> None:
+    def _media_died(self, call: Call, endpoint: Endpoint | None = None) -> None:
+        why = "media timeout" if endpoint is None else media_failure(endpoint)
         if call.state == CallState.ANSWERED:
-            log.info("call %s: media timeout, hanging up", call.id)
+            log.info("call %s: %s, hanging up", call.id, why)
             self._hang_up(call, HangupSide.SYSTEM)
+        elif (
+            call.state in (CallState.SETUP, CallState.RINGING)
+            and call.media is not None
+            and endpoint is call.media.endpoints["caller"]
+        ):
+            # A browser caller whose connection died while it rang (its tab closed, ICE
+            # failed): nobody is left to answer for.
+            log.info("call %s: the caller's media failed while ringing: %s", call.id, why)
+            for branch in call.branches:
+                branch.cancel(self.core)
+            self._fail(call, WebRtcMediaFailed(why), Disposition.FAILED)
 
     def _send_bye(self, leg: Leg) -> None:
         bye = leg.dialog.create_request("BYE", self.core.make_via(leg.peer))
@@ -488,6 +819,9 @@ class B2bua:
         if not request.body:
             raise NotAcceptableHere("re-INVITE without an offer is not supported")
         assert call.media is not None
+        if isinstance(call.media, WebRtcCallMedia) and call.media.with_browser:
+            self._reinvite_with_browser(call, call.media, leg, tx, request)
+            return
         offer = call.media.offer_from(leg.name, request.body)
         leg.dialog.update_target(request)
         other = call.other(leg)
@@ -498,6 +832,63 @@ class B2bua:
             reinvite, other.peer, lambda r: self._on_reinvite_response(call, other, reinvite, r)
         )
 
+    def _reinvite_with_browser(
+        self, call: Call, media: WebRtcCallMedia, leg: Leg, tx: ServerTransaction, request: Request
+    ) -> None:
+        """A browser's re-offer goes to aiortc (then, if a phone is on the other side, its
+        hold or resume goes on to the phone); a phone's is answered by pbxd alone."""
+        endpoint = media.endpoints[leg.name]
+        if isinstance(endpoint, WebRtcEndpoint):
+            pending = call.reinvite = PendingReinvite(leg, tx)
+            self._spawn(self._browser_reoffer(call, media, endpoint, pending))
+            return
+        answer = media.answer_phone_reoffer(leg.name, request.body)
+        leg.dialog.update_target(request)
+        self._respond_reoffer(tx, leg, answer)
+
+    async def _browser_reoffer(
+        self,
+        call: Call,
+        media: WebRtcCallMedia,
+        endpoint: WebRtcEndpoint,
+        pending: PendingReinvite,
+    ) -> None:
+        tx, leg = pending.server_tx, pending.from_leg
+        request = tx.request
+        try:
+            answer = await endpoint.renegotiate(request.body)
+        except SipError as exc:  # WebRtcOfferRejected (488), WebRtcMediaFailed (503)
+            call.reinvite = None
+            log.info("call %s: the browser's re-offer is refused: %s", call.id, exc)
+            self.core.respond_error(tx, exc)
+            return
+        if call.state != CallState.ANSWERED:  # RFC 3261 section 15.1.2
+            call.reinvite = None
+            self.core.respond(tx, request.response(487))
+            return
+        leg.dialog.update_target(request)
+        other = call.other(leg)
+        if isinstance(media.endpoints[other.name], WebRtcEndpoint):
+            call.reinvite = None  # browser to browser: pbxd answers each on its own
+            self._respond_reoffer(tx, leg, answer)
+            return
+        # The phone on the other side is held (or resumed) too, as between two phones.
+        offer = media.reoffer_to_phone(other.name, check_offer(request.body).direction)
+        pending.answer = answer
+        reinvite = other.dialog.create_request("INVITE", self.core.make_via(other.peer), body=offer)
+        reinvite.headers.add("Content-Type", SDP)
+        pending.client_tx = self.core.send_request(
+            reinvite, other.peer, lambda r: self._on_reinvite_response(call, other, reinvite, r)
+        )
+
+    def _respond_reoffer(self, tx: ServerTransaction, leg: Leg, answer: bytes) -> None:
+        ok = tx.request.response(200)
+        if leg.dialog.local_contact is not None:
+            ok.headers.add("Contact", leg.dialog.local_contact.serialize())
+        ok.headers.add("Content-Type", SDP)
+        ok.body = answer
+        self.core.respond(tx, ok)
+
     def _on_reinvite_response(
         self, call: Call, other: Leg, reinvite: Request, response: Response
     ) -> None:
@@ -507,6 +898,11 @@ class B2bua:
         call.reinvite = None
         tx = pending.server_tx
         if response.status >= 300:
+            if pending.answer is not None:
+                # The browser and pbxd agreed already; the phone merely stays as it was.
+                log.info("call %s: %s refused the hold/resume", call.id, other.name)
+                self._respond_reoffer(tx, pending.from_leg, pending.answer)
+                return
             self.core.respond(tx, tx.request.response(response.status, response.reason))
             return
         ack = other.dialog.create_request(
@@ -516,6 +912,14 @@ class B2bua:
         self.core.send_ack(pending.client_tx, ack, other.peer)
         other.dialog.update_target(response)
         assert call.media is not None
+        if pending.answer is not None and isinstance(call.media, WebRtcCallMedia):
+            if response.body:
+                try:
+                    call.media.phone_reanswered(other.name, response.body)
+                except SipError as exc:
+                    log.info("call %s: unusable answer to the re-INVITE: %s", call.id, exc)
+            self._respond_reoffer(tx, pending.from_leg, pending.answer)
+            return
         ok = tx.request.response(200)
         local_contact = pending.from_leg.dialog.local_contact
         if local_contact is not None:

@@ -8,8 +8,15 @@ answer wins): an agent rung by a queue, a ring-group member. Applications join l
 an outbound leg offers the codec of the leg it will be bridged to first, so that the bridge can
 usually take the engine's no-decode fast path.
 
+A browser softphone (SIP over WebSocket) is a leg like any other with a WebRTC endpoint
+(ICE, DTLS-SRTP, Opus or G.711, see pbxd/media/webrtc.py): a WebRTC offer in a caller's INVITE
+is answered by one, and a contact registered over a WebSocket is offered one (`is_browser`).
+An extension with a desk phone and a browser rings both: the phones get an RTP offer, the
+browsers a WebRTC one, and the endpoint of the device that answers carries the call.
+
 Each leg reports to its `LegListener`. Hold and codec changes (re-INVITE) are answered by the
-leg itself: the other party of a bridge never sees them. Nothing blocks but opening sockets.
+leg itself: the other party of a bridge never sees them. Nothing blocks but opening sockets
+and aiortc's work on SDP (gathering ICE candidates, applying an answer).
 """
 
 from __future__ import annotations
@@ -18,17 +25,25 @@ import asyncio
 import enum
 import itertools
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from pbxd.media.dtmf import DtmfParseError, parse_info_body
 from pbxd.media.engine import Endpoint, MediaEngine
+from pbxd.media.tones import CHINA, ToneGenerator
+from pbxd.media.webrtc import (
+    WebRtcEndpoint,
+    WebRtcSettings,
+    create_webrtc_endpoint,
+    is_webrtc_offer,
+)
 from pbxd.sip.dialog import Dialog, DialogId, new_call_id, new_tag
 from pbxd.sip.errors import (
     BadRequest,
     NotAcceptableHere,
+    RequestPending,
     SipError,
     TemporarilyUnavailable,
 )
@@ -46,6 +61,35 @@ log = logging.getLogger(__name__)
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER"
 SDP = "application/sdp"
+# SIP over WebSocket (RFC 7118): a browser softphone, whose media is WebRTC.
+BROWSER_TRANSPORTS = frozenset({"WS", "WSS"})
+# A feature parameter (RFC 3840 syntax) in the REGISTER Contact of a WebSocket client that
+# carries plain RTP/AVP instead (a gateway, a test client): it gets plain RTP offers.
+PLAIN_RTP_FEATURE = "+pbxd.plain-rtp"
+
+
+def is_browser(binding: Binding) -> bool:
+    """Whether pbxd offers WebRTC to this contact: registered over a WebSocket (the connection
+    is the route, the transport says it), unless it asked for plain RTP."""
+    transport = getattr(binding.source, "transport", "")
+    return transport in BROWSER_TRANSPORTS and PLAIN_RTP_FEATURE not in binding.contact.params
+
+
+async def answer_browser_caller(
+    engine: MediaEngine, offer: bytes, local_ip: str, ringing: float
+) -> tuple[WebRtcEndpoint, bytes]:
+    """A browser caller's endpoint and pbxd's answer. Its connection deadline runs from the
+    answer, but a browser may apply the answer only with the 200 (SIP.js ignores one in a
+    1xx unless told otherwise): the deadline is extended by the longest it may ring."""
+    settings = engine.webrtc_settings or WebRtcSettings()
+    settings = replace(settings, connect_timeout=settings.connect_timeout + ringing)
+    return await create_webrtc_endpoint(engine, offer, local_ip, settings)
+
+
+def media_failure(endpoint: Endpoint) -> str:
+    """Why an endpoint was reported dead, for the log: a WebRTC endpoint says why."""
+    failure = getattr(endpoint, "failure", None)
+    return failure or "no media"
 
 
 class LegState(enum.Enum):
@@ -82,6 +126,7 @@ class Leg:
         self.ended_at: datetime | None = None
         self.end_status: int | None = None  # the SIP status that ended an unanswered leg
         self.ended_by_remote = False  # its far end hung up, cancelled or refused
+        self._renegotiating = False  # a browser's re-offer is with aiortc (async)
 
     @property
     def answered(self) -> bool:
@@ -90,6 +135,16 @@ class Leg:
     @property
     def ended(self) -> bool:
         return self.state == LegState.ENDED
+
+    @property
+    def codec(self) -> str:
+        """The codec of this leg's RTP stream, which an outbound leg to bridge it with offers
+        first (the no-decode fast path): "" before it is agreed, and for a WebRTC leg (its
+        stream has no RTP terms; it always goes through the tick)."""
+        endpoint = self.endpoint
+        if endpoint is None or endpoint.stream is None or isinstance(endpoint, WebRtcEndpoint):
+            return ""
+        return endpoint.stream.terms.codec.name
 
     def hang_up(self) -> None:
         raise NotImplementedError
@@ -150,24 +205,52 @@ class Leg:
 
     def _reinvite(self, tx: ServerTransaction, request: Request) -> None:
         """Hold, resume, codec change: answered here (RFC 3264 section 8); the stream keeps
-        its codec when the new offer still has it."""
+        its codec when the new offer still has it. A browser's re-offer goes to aiortc."""
         if request.body and request.content_type != SDP:
             raise BadRequest("only SDP bodies are supported")
         if not request.body:
             raise NotAcceptableHere("re-INVITE without an offer is not supported")
         assert self.endpoint is not None and self.dialog is not None
+        if isinstance(self.endpoint, WebRtcEndpoint):
+            if self._renegotiating:  # RFC 3261 section 14.2
+                raise RequestPending("the previous re-INVITE is still being answered")
+            self._renegotiating = True
+            self.manager.spawn(self._renegotiate(self.endpoint, tx, request))
+            return
         current = self.endpoint.stream
         preferred = [current.terms.codec.name] if current is not None else []
         answer, terms = self.endpoint.negotiator.answer(
             SessionDescription.parse(request.body), preferred=preferred
         )
         self.endpoint.apply(terms)
+        self._answer_reoffer(tx, request, answer.serialize())
+
+    async def _renegotiate(
+        self, endpoint: WebRtcEndpoint, tx: ServerTransaction, request: Request
+    ) -> None:
+        """A browser holds (sendonly, inactive) or resumes: same ICE session, same codec."""
+        core = self.manager.core
+        try:
+            answer = await endpoint.renegotiate(request.body)
+        except SipError as exc:  # WebRtcOfferRejected (488), WebRtcMediaFailed (503)
+            log.info("leg %s: re-offer refused: %s", self.id, exc)
+            core.respond_error(tx, exc)
+            return
+        finally:
+            self._renegotiating = False
+        if self.state != LegState.ANSWERED:  # hung up meanwhile (RFC 3261 section 15.1.2)
+            core.respond(tx, request.response(487))
+            return
+        self._answer_reoffer(tx, request, answer)
+
+    def _answer_reoffer(self, tx: ServerTransaction, request: Request, answer: bytes) -> None:
+        assert self.dialog is not None
         self.dialog.update_target(request)
         ok = request.response(200)
         if self.dialog.local_contact is not None:
             ok.headers.add("Contact", self.dialog.local_contact.serialize())
         ok.headers.add("Content-Type", SDP)
-        ok.body = answer.serialize()
+        ok.body = answer
         self.manager.core.respond(tx, ok)
 
     def _info(self, tx: ServerTransaction, request: Request) -> None:
@@ -204,6 +287,7 @@ class InboundLeg(Leg):
         # A call handed over by the B2BUA keeps the To tag its provisional responses had.
         self.to_tag = to_tag or new_tag()
         self._answer_sdp: bytes | None = None
+        self._ringback: ToneGenerator | None = None  # what a browser hears while it rings
         tx.user_data = self
 
     async def prepare(self, listener: LegListener) -> None:
@@ -217,24 +301,59 @@ class InboundLeg(Leg):
         if self.request.content_type != SDP or not self.request.body:
             raise NotAcceptableHere("an SDP offer is required in the INVITE")
         core = self.manager.core
-        endpoint = await self.manager.engine.create_endpoint(core.local_ip_for(self.peer))
+        engine = self.manager.engine
+        local_ip = core.local_ip_for(self.peer)
+        if is_webrtc_offer(self.request.body):
+            try:
+                webrtc, answer_sdp = await answer_browser_caller(
+                    engine, self.request.body, local_ip, self.manager.ring_timeout
+                )
+            except SipError as exc:  # 488 for an unusable offer, 503 without aiortc
+                log.info("leg %s: WebRTC offer refused: %s", self.id, exc)
+                self.reject(exc)
+                raise
+            self._attach(webrtc)
+            if self.state == LegState.ENDED:
+                engine.destroy(webrtc)
+                return
+            self._answer_sdp = answer_sdp
+            return
+        endpoint = await engine.create_endpoint(local_ip)
         self._attach(endpoint)
         if self.state == LegState.ENDED:  # the caller gave up while the sockets opened
-            self.manager.engine.destroy(endpoint)
+            engine.destroy(endpoint)
             return
         answer, terms = endpoint.negotiator.answer(SessionDescription.parse(self.request.body))
         endpoint.apply(terms)
         self._answer_sdp = answer.serialize()
 
+    def adopt(self, endpoint: Endpoint, answer_sdp: bytes) -> None:
+        """Take over the endpoint the B2BUA made for this caller (a browser's WebRTC
+        connection, already up while it rang) and the answer it was given."""
+        self._attach(endpoint)
+        self._answer_sdp = answer_sdp
+
     def ring(self) -> None:
-        if self.state == LegState.NEW:
-            self.state = LegState.RINGING
-            self.manager.core.respond(self.tx, self._response(180))
+        if self.state != LegState.NEW:
+            return
+        self.state = LegState.RINGING
+        ringing = self._response(180)
+        endpoint = self.endpoint
+        if isinstance(endpoint, WebRtcEndpoint) and self._answer_sdp is not None:
+            # A browser gets pbxd's answer with the ringing (RFC 3261 section 13.2.1: an
+            # answer in a provisional response), so that ICE and DTLS are up by the time
+            # someone answers, however long it rings; it hears the ringback pbxd plays.
+            ringing.headers.add("Content-Type", SDP)
+            ringing.body = self._answer_sdp
+            if endpoint.player is None:
+                self._ringback = self.manager.engine.play_tone(endpoint, CHINA, "ringback")
+        self.manager.core.respond(self.tx, ringing)
 
     def answer(self) -> None:
         """200 OK with pbxd's answer: from now on the endpoint carries the call."""
         if self.state not in (LegState.NEW, LegState.RINGING) or self._answer_sdp is None:
             return
+        self._stop_ringback()
         ok = self._response(200)
         ok.headers.add("Allow", ALLOW)
         ok.headers.add("Content-Type", SDP)
@@ -258,6 +377,15 @@ class InboundLeg(Leg):
         else:
             self.reject(TemporarilyUnavailable("call ended"))
 
+    def _stop_ringback(self) -> None:
+        endpoint, tone = self.endpoint, self._ringback
+        self._ringback = None
+        # Only the ringback ring() started: an application may have replaced it already.
+        if endpoint is None or tone is None:
+            return
+        if getattr(endpoint.player, "tone", None) is tone:
+            self.manager.engine.stop_playing(endpoint)
+
     def _cancelled(self) -> None:
         if self.state in (LegState.NEW, LegState.RINGING):
             self.manager.core.respond(self.tx, self.request.response(487, to_tag=self.to_tag))
@@ -278,6 +406,7 @@ class Branch:
     binding: Binding
     invite: Request
     tx: ClientTransaction | None = None
+    endpoint: Endpoint | None = None  # what pbxd offered this device from (RTP or WebRTC)
     provisional: bool = False  # CANCEL may only follow a provisional response (section 9.1)
     cancel_pending: bool = False
     done: bool = False
@@ -302,6 +431,62 @@ class Branch:
         core.send_request(make_cancel(self.invite), self.peer, lambda response: None)
 
 
+@dataclass
+class ForkEndpoints:
+    """What pbxd offers from when it rings an extension's devices: one RTP endpoint for its
+    phones, one WebRTC endpoint (with its offer) for its browsers, the same offer forked to
+    every device of a kind. The device that answers picks the one that carries the call; the
+    other is destroyed (`keep`)."""
+
+    rtp: Endpoint | None = None
+    webrtc: WebRtcEndpoint | None = None
+    webrtc_offer: bytes = b""
+
+    def for_binding(self, binding: Binding) -> Endpoint:
+        endpoint = self.webrtc if is_browser(binding) else self.rtp
+        assert endpoint is not None, binding
+        return endpoint
+
+    @property
+    def all(self) -> list[Endpoint]:
+        return [e for e in (self.rtp, self.webrtc) if e is not None]
+
+    def keep(self, engine: MediaEngine, chosen: Endpoint | None) -> None:
+        """Destroy every endpoint but `chosen` (None: all of them); the fork is over."""
+        for endpoint in self.all:
+            if endpoint is not chosen and not endpoint.closed:
+                engine.destroy(endpoint)
+        self.rtp = self.webrtc = None
+
+
+async def open_fork_endpoints(
+    engine: MediaEngine, core: SipCore, bindings: Sequence[Binding]
+) -> tuple[ForkEndpoints, list[Binding]]:
+    """The endpoints to ring `bindings` from, and the bindings they can ring: browsers are
+    left out when WebRTC is unavailable (no aiortc, overload) but phones can still ring.
+    Raises what the engine raises when nothing can ring."""
+    phones = [b for b in bindings if not is_browser(b)]
+    browsers = [b for b in bindings if is_browser(b)]
+    fork = ForkEndpoints()
+    try:
+        if phones:
+            fork.rtp = await engine.create_endpoint(core.local_ip_for(phones[0].source))
+        if browsers:
+            try:
+                fork.webrtc, fork.webrtc_offer = await engine.create_webrtc_offer(
+                    core.local_ip_for(browsers[0].source)
+                )
+            except SipError as exc:
+                if not phones:
+                    raise
+                log.warning("browsers of %s not rung: %s", browsers[0].aor, exc)
+                browsers = []
+    except BaseException:
+        fork.keep(engine, None)
+        raise
+    return fork, [b for b in bindings if b in phones or b in browsers]
+
+
 class OutboundLeg(Leg):
     """An INVITE from pbxd to every registered contact of an extension."""
 
@@ -310,6 +495,8 @@ class OutboundLeg(Leg):
     def __init__(self, manager: LegManager, extension: str, listener: LegListener):
         super().__init__(manager, extension, listener)
         self.branches: list[Branch] = []
+        self.fork = ForkEndpoints()  # the endpoints offered until a device answers
+        self._answering = False  # a browser's answer is with aiortc (async)
 
     async def dial(
         self,
@@ -319,16 +506,25 @@ class OutboundLeg(Leg):
         preferred_codecs: Sequence[str] = (),
     ) -> None:
         core = self.manager.core
-        endpoint = await self.manager.engine.create_endpoint(core.local_ip_for(bindings[0].source))
-        self._attach(endpoint)
+        engine = self.manager.engine
+        self.fork, bindings = await open_fork_endpoints(engine, core, bindings)
         if self.state == LegState.ENDED:  # cancelled while the sockets opened
-            self.manager.engine.destroy(endpoint)
+            self.fork.keep(engine, None)
             return
-        offer = endpoint.negotiator.offer(preferred=preferred_codecs).serialize()
+        offers: dict[Endpoint, bytes] = {}
+        if self.fork.rtp is not None:
+            offers[self.fork.rtp] = self.fork.rtp.negotiator.offer(
+                preferred=preferred_codecs
+            ).serialize()
+        if self.fork.webrtc is not None:
+            # A WebRTC leg always goes through the tick: the other leg's codec is moot.
+            offers[self.fork.webrtc] = self.fork.webrtc_offer
         call_id = new_call_id(core.host_for(bindings[0].source))
         tag = new_tag()
         for binding in bindings:
-            branch = Branch(binding, self._invite(binding, call_id, tag, caller, display, offer))
+            endpoint = self.fork.for_binding(binding)
+            invite = self._invite(binding, call_id, tag, caller, display, offers[endpoint])
+            branch = Branch(binding, invite, endpoint=endpoint)
             self.branches.append(branch)
             branch.tx = core.send_request(
                 branch.invite, binding.source, lambda r, b=branch: self._on_response(b, r)
@@ -389,8 +585,10 @@ class OutboundLeg(Leg):
         else:
             branch.done = True
             branch.final_status = response.status
-            if self.state in (LegState.NEW, LegState.RINGING) and all(
-                b.done for b in self.branches
+            if (
+                self.state in (LegState.NEW, LegState.RINGING)
+                and not self._answering
+                and all(b.done for b in self.branches)
             ):
                 # The most telling status: busy beats unavailable beats the rest.
                 statuses = [b.final_status for b in self.branches]
@@ -404,44 +602,91 @@ class OutboundLeg(Leg):
         assert branch.tx is not None
         ack = dialog.create_request("ACK", core.make_via(branch.peer), cseq=dialog.local_seq)
         core.send_ack(branch.tx, ack, branch.peer)
-        if self.state not in (LegState.NEW, LegState.RINGING):
+        if self.state not in (LegState.NEW, LegState.RINGING) or self._answering:
             # Another device answered first, or the leg was cancelled: release this one.
-            bye = dialog.create_request("BYE", core.make_via(branch.peer))
-            core.send_request(bye, branch.peer, lambda r: None)
+            self._release(branch, dialog)
             return
-        assert self.endpoint is not None
+        endpoint = branch.endpoint
+        assert endpoint is not None
+        if isinstance(endpoint, WebRtcEndpoint):
+            self._answering = True
+            for other in self.branches:
+                if other is not branch:
+                    other.cancel(core)
+            self.manager.spawn(self._browser_answered(branch, dialog, endpoint, response.body))
+            return
         try:
-            terms = self.endpoint.negotiator.accept_answer(
+            terms = endpoint.negotiator.accept_answer(
                 SessionDescription.parse(response.body or b"")
             )
         except (SipError, ValueError) as exc:
-            log.info("leg %s: unusable answer from %s: %s", self.id, self.number, exc)
-            bye = dialog.create_request("BYE", core.make_via(branch.peer))
-            core.send_request(bye, branch.peer, lambda r: None)
-            for other in self.branches:
-                other.cancel(self.manager.core)
-            self._finish(by_remote=True, status=488)
+            self._unusable(branch, dialog, exc)
             return
-        self.endpoint.apply(terms)
+        endpoint.apply(terms)
+        self._connected(branch, dialog, endpoint)
+
+    async def _browser_answered(
+        self, branch: Branch, dialog: Dialog, endpoint: WebRtcEndpoint, answer: bytes
+    ) -> None:
+        """The browser's answer goes to aiortc (ICE and DTLS start); then the leg is up."""
+        try:
+            await endpoint.accept_answer(answer or b"")
+        except SipError as exc:  # WebRtcOfferRejected (488), WebRtcMediaFailed
+            self._answering = False
+            if self.state in (LegState.NEW, LegState.RINGING):
+                self._unusable(branch, dialog, exc)
+            else:
+                self._release(branch, dialog)
+            return
+        self._answering = False
+        if self.state not in (LegState.NEW, LegState.RINGING):  # cancelled meanwhile
+            self._release(branch, dialog)
+            return
+        self._connected(branch, dialog, endpoint)
+
+    def _connected(self, branch: Branch, dialog: Dialog, endpoint: Endpoint) -> None:
         for other in self.branches:
             if other is not branch:
                 other.cancel(self.manager.core)
+        self.fork.keep(self.manager.engine, endpoint)
+        self._attach(endpoint)
         self._established(dialog, branch.peer)
         if self.listener is not None:
             self.listener.on_leg_answered(self)
+
+    def _unusable(self, branch: Branch, dialog: Dialog, exc: Exception) -> None:
+        log.info("leg %s: unusable answer from %s: %s", self.id, self.number, exc)
+        self._release(branch, dialog)
+        for other in self.branches:
+            other.cancel(self.manager.core)
+        self._finish(by_remote=True, status=488)
+
+    def _release(self, branch: Branch, dialog: Dialog) -> None:
+        core = self.manager.core
+        bye = dialog.create_request("BYE", core.make_via(branch.peer))
+        core.send_request(bye, branch.peer, lambda r: None)
 
 
 class LegManager:
     """Owns the legs pbxd terminates: routes their in-dialog requests, CANCELs and timeouts."""
 
-    def __init__(self, core: SipCore, engine: MediaEngine, registrar: Registrar):
+    def __init__(
+        self,
+        core: SipCore,
+        engine: MediaEngine,
+        registrar: Registrar,
+        *,
+        ring_timeout: float = 60.0,
+    ):
         self.core = core
         self.engine = engine
         self.registrar = registrar
+        self.ring_timeout = ring_timeout  # how long an application may ring a caller
         self._ids = itertools.count(1)
         self._dialogs: dict[DialogId, Leg] = {}
         self._by_endpoint: dict[Endpoint, Leg] = {}
         self.legs: set[Leg] = set()
+        self._tasks: set[asyncio.Task] = set()
 
     # -- making legs ------------------------------------------------------------------------------
 
@@ -457,6 +702,17 @@ class LegManager:
         leg = InboundLeg(self, tx, request, peer, caller, dialed, to_tag)
         self.legs.add(leg)
         return leg
+
+    def spawn(self, work: Coroutine[object, object, None]) -> None:
+        """Legs' own async steps (aiortc applying SDP); a failure is logged, never lost."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("leg handling failed", exc_info=task.exception())
 
     async def outbound(
         self,
@@ -512,7 +768,10 @@ class LegManager:
         leg = self._by_endpoint.get(endpoint)
         if leg is None:
             return False
-        log.info("leg %s: no RTP for %.0f s, hanging up", leg.id, self.engine.media_timeout)
+        if isinstance(endpoint, WebRtcEndpoint) and endpoint.failure is not None:
+            log.info("leg %s: WebRTC media failed (%s), hanging up", leg.id, endpoint.failure)
+        else:
+            log.info("leg %s: no RTP for %.0f s, hanging up", leg.id, self.engine.media_timeout)
         leg.hang_up()
         return True
 
@@ -524,6 +783,8 @@ class LegManager:
             self._by_endpoint.pop(leg.endpoint, None)
             if not leg.endpoint.closed:
                 self.engine.destroy(leg.endpoint)
+        if isinstance(leg, OutboundLeg):
+            leg.fork.keep(self.engine, None)  # offered, never answered
 
 
 def later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:

@@ -234,10 +234,7 @@ class QueueRuntime:
 
     async def _ring(self, call: QueuedCall, agent: str) -> None:
         watcher = LegWatcher()
-        codec = ""
-        endpoint = call.leg.endpoint
-        if endpoint is not None and endpoint.stream is not None:
-            codec = endpoint.stream.terms.codec.name
+        codec = call.leg.codec  # "" for a WebRTC caller: the agent's leg is offered any
         try:
             out = await self.legs.outbound(
                 agent, watcher, caller=call.leg.number, preferred_codecs=[codec] if codec else []

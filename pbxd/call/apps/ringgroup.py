@@ -74,7 +74,7 @@ class RingGroups:
         self, leg: InboundLeg, caller: LegWatcher, members: tuple[str, ...], timeout: float
     ) -> tuple[OutboundLeg, LegWatcher] | None:
         """Ring `members` at once; the first to answer (the others are cancelled), or None."""
-        codec = leg.endpoint.stream.terms.codec.name if leg.endpoint and leg.endpoint.stream else ""
+        codec = leg.codec
         ringing: list[tuple[OutboundLeg, LegWatcher]] = []
         for member in members:
             watcher = LegWatcher()

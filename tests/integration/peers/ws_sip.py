@@ -3,9 +3,12 @@
 It behaves like a browser softphone on the signalling side (JsSIP: subprotocol `sip`, a
 `<random>.invalid` Contact with `;transport=ws`, `SIP/2.0/WS` in Via, one SIP message per
 WebSocket message) but carries its audio as plain RTP/AVP PCMU on a UDP socket, so that it
-needs no WebRTC stack. Messages are written by hand here; pbxd's parser only reads what comes
-back (as tests/integration/test_bad_sip.py does). Digest responses are computed here with
-hashlib, independently of pbxd.sip.auth.
+needs no WebRTC stack. pbxd offers WebRTC to contacts registered over a WebSocket: this
+client's Contact carries the `+pbxd.plain-rtp` feature parameter to get plain RTP offers
+(`plain_rtp=False` is a browser: peers/webrtc_browser.py adds aiortc as its media).
+Messages are written by hand here; pbxd's parser only reads what comes back (as
+tests/integration/test_bad_sip.py does). Digest responses are computed here with hashlib,
+independently of pbxd.sip.auth.
 
 Everything is asyncio: run it in the test's event loop, and blocking peers (pjsua) in threads.
 """
@@ -213,6 +216,7 @@ class WsSipClient:
     source_ip: str | None = None
     subprotocols: tuple[str, ...] = ("sip",)
     inbox: list[Request | Response] = field(default_factory=list)
+    plain_rtp: bool = True  # its media: plain RTP/AVP (True) or WebRTC like a browser's
 
     def __post_init__(self) -> None:
         self.via_host = f"{secrets.token_hex(6)}.invalid"  # RFC 7118 section 5.2
@@ -223,6 +227,9 @@ class WsSipClient:
         self.ws: WebSocketClientConnection | None = None
         self.raw: list[str | bytes] = []  # every WebSocket message received
         self.finals: list[int] = []  # status of every final response matched, in order
+        # RFC 3840 feature parameters: JsSIP announces ICE (RFC 5768), this client plain RTP.
+        feature = "+pbxd.plain-rtp" if self.plain_rtp else "+sip.ice"
+        self.contact_header = f"<{self.contact_uri};ob>;{feature}"
 
     async def connect(self, timeout: float = 5.0) -> WsSipClient:
         headers = {} if self.origin is None else {"Origin": self.origin}
@@ -343,7 +350,7 @@ class WsSipClient:
             f"To: {to}",
             f"Call-ID: {call_id}",
             f"CSeq: {cseq} {method}",
-            f"Contact: <{self.contact_uri};ob>",
+            f"Contact: {self.contact_header}",
             "User-Agent: pbxd-test-ws",
             *extra,
         ]
