@@ -28,7 +28,7 @@ $(VENV)/bin/python:
 	$(PIP) install -q --upgrade pip
 
 $(VENV)/.stamp-run: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -q -e .
+	$(PIP) install -q -e '.[webrtc]'
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(VENV)/bin/python
@@ -87,7 +87,7 @@ test: $(VENV)/.stamp-test deps-test prompts ui
 	$(PY) -m pytest -q -m "not qemu"
 	@$(MAKE) --no-print-directory test-qemu
 
-bench: $(VENV)/.stamp-bench deps-bench
+bench: $(VENV)/.stamp-bench deps-bench deps-ui prompts
 	$(PY) -m benchmarks
 
 lint: $(VENV)/.stamp-test

@@ -18,14 +18,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import calls, media, register
+from benchmarks import agent_page, calls, media, register
 from benchmarks.capacity import PROBE_SECONDS
 from benchmarks.procs import cpu_count
 from benchmarks.report import Comparison
 from benchmarks.settings import Settings
 from benchmarks.sipp import SippError, sipp_version
 
-SUITES = {"register": register.run, "calls": calls.run, "media": media.run}
+SUITES = {
+    "register": register.run,
+    "calls": calls.run,
+    "media": media.run,
+    "agent": agent_page.run,  # screen pop and WebRTC setup in Chromium (issue 7)
+}
 SIPP_SUITES = ("register", "calls")
 
 
@@ -96,6 +101,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="pbxd's recording format in the media benchmark (default wav-pcm16, 2 channels; "
         "wav-gsm is recorded mono)",
     )
+    parser.add_argument(
+        "--agent-calls",
+        type=int,
+        default=30,
+        help="calls to the agent page for the pop and WebRTC set-up figures (default 30)",
+    )
     parser.add_argument("--no-peer", action="store_true", help="measure pbxd only")
     parser.add_argument("--no-pbxd", action="store_true", help="measure the peers only")
     parser.add_argument(
@@ -163,10 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     log(f"work directory: {workdir}")
 
     began = time.monotonic()
-    results: list[Comparison | media.MediaComparison] = []
+    results: list[Comparison | media.MediaComparison | agent_page.AgentPageResult] = []
     for name in suites:
         if name == "media":
             comparison = media.run(settings, media_options)
+        elif name == "agent":
+            comparison = agent_page.run(args.agent_calls, log=log)
         else:
             comparison = SUITES[name](settings)
         results.append(comparison)

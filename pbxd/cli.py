@@ -13,11 +13,19 @@ from pathlib import Path
 from pbxd.daemon import Settings, serve
 from pbxd.media.ports import parse_port_range
 from pbxd.web.static import default_ui_dir
+from pbxd.web.tls import CertificateError
 
 
 def _port(text: str) -> int:
     value = int(text)
     if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"port out of range: {text}")
+    return value
+
+
+def _port_or_off(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 65536:
         raise argparse.ArgumentTypeError(f"port out of range: {text}")
     return value
 
@@ -68,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default all)")
     parser.add_argument("--sip-port", type=_port, default=5060, help="SIP UDP+TCP port")
     parser.add_argument("--http-port", type=_port, default=8080, help="web UI and API port")
+    parser.add_argument(
+        "--https-port",
+        type=_port_or_off,
+        default=0,
+        metavar="N",
+        help="also serve the web UI, the API and wss:// at /ws over HTTPS on this port, with "
+        "the device certificate DATA_DIR/tls/device.crt + device.key (made self-signed at "
+        "first start when absent); 0: off (default; the appliance's unit sets 8443)",
+    )
     parser.add_argument(
         "--rtp-ports",
         type=_port_range,
@@ -153,7 +170,10 @@ async def _serve_with_reload(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.https_port and args.https_port == args.http_port:
+        parser.error("--https-port must differ from --http-port")
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -175,11 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         local_networks=args.local_networks,
         prompts_dir=args.prompts_dir.resolve(),
         ui_dir=(args.ui_dir or default_ui_dir()).resolve(),
+        https_port=args.https_port,
     )
     try:
         with asyncio.Runner(loop_factory=_fastest_loop()) as runner:
             runner.run(_serve_with_reload(settings) if args.reload else serve(settings))
-    except OSError as exc:
+    except (OSError, CertificateError) as exc:
         print(f"pbxd: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
+from pbxd.call.apps.originate import ClickToDial
 from pbxd.call.apps.queues import QueueFinished
 from pbxd.call.auth_guard import AuthGuard
 from pbxd.call.b2bua import B2bua
@@ -33,6 +34,8 @@ from pbxd.media.recorder import repair_directory
 from pbxd.media.session import MediaFactory
 from pbxd.services import RECORDINGS_DIR, VOICEMAIL_DIR, Services, build_services
 from pbxd.services.cdr import CdrEntry
+from pbxd.services.live import LiveHub, WallboardFeed, masker_factory
+from pbxd.services.softphone import AUTH_USER_INFIX
 from pbxd.sip.auth import DigestAuthenticator
 from pbxd.sip.protection import FailureTracker
 from pbxd.sip.registrar import Registrar
@@ -40,6 +43,7 @@ from pbxd.transport.tcp import TcpTransport
 from pbxd.transport.udp import UdpTransport
 from pbxd.transport.ws import WebSocketTransport
 from pbxd.web.app import make_app
+from pbxd.web.tls import ensure_device_certificate
 
 log = logging.getLogger("pbxd")
 
@@ -66,6 +70,8 @@ class Settings:
     prompts_dir: Path = Path("/usr/share/coocenter/prompts")  # system prompts (the image's)
     ui_dir: Path | None = None  # the built web console (pbxd.web.static); None: API only
     local_networks: tuple[IPv4Network | IPv6Network, ...] = ()
+    # HTTPS (and wss:// at /ws) with the device certificate, pbxd.web.tls; 0: off
+    https_port: int = 0
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -98,7 +104,8 @@ class Daemon:
                 settings.realm, key, algorithms=settings.digest_algorithms, started_at=time.time()
             ),
             FailureTracker(),
-            services.extensions.secret_for,
+            self._password_for,
+            identity_of=lambda username: services.softphone.extension_of(username) or username,
         )
         self.engine = MediaEngine(
             settings.bind, PortAllocator(*settings.rtp_ports), media_timeout=settings.media_timeout
@@ -107,6 +114,13 @@ class Daemon:
         self.legs = LegManager(
             self.core, self.engine, self.registrar, ring_timeout=settings.ring_timeout
         )
+        # The live channel (issue 7): wallboard and agent state pushed to the console.
+        self.live = LiveHub(masker_for=masker_factory(services))
+        self.wallboard = WallboardFeed(services, self.live)
+        try:
+            self.wallboard.seed()  # today's figures survive a restart
+        except Exception:
+            log.exception("wallboard: today's figures could not be read from the queue log")
         self.callcenter = CallCenterRuntime(
             services,
             self.engine,
@@ -122,7 +136,9 @@ class Daemon:
             in_background=self._db_writer.submit,
             voicemail_dir=settings.data_dir / VOICEMAIL_DIR,
             ring_timeout=settings.ring_timeout,
+            on_queue_change=self.wallboard.queue_actions,
         )
+        self.wallboard.attach(self.callcenter.center)
         self.b2bua = B2bua(
             self.core,
             self.guard,
@@ -137,6 +153,14 @@ class Daemon:
             should_record=self._should_record,
             recordings_dir=settings.data_dir / RECORDINGS_DIR,
             unanswered=self.callcenter.unanswered,
+            internal_call=lambda caller, callee: (
+                services.agents.is_agent(caller) and services.agents.is_agent(callee)
+            ),
+        )
+        # An internal call (agent to agent) has no call controls: say so, not "no call".
+        self.callcenter.agent_calls.internal_call_of = lambda extension: any(
+            call.internal and extension in (call.caller, call.callee)
+            for call in self.b2bua.calls.values()
         )
         # Dead media the factory's RTP pairs do not cover: the B2BUA's calls with a browser
         # (WebRTC endpoints), then the legs pbxd answers itself.
@@ -151,22 +175,57 @@ class Daemon:
             is_blocked=lambda host: self.guard.failures.is_blocked(host, time.time()),
         )
         services.extensions.subscribe(self._on_extension_change)
+        services.softphone.on_taken_over = self._drop_browsers_of
+        self.legs.on_customer_call = self._customer_call
+        # Click-to-dial: ring the agent, then the number (extensions until trunks route out).
+        self.click_to_dial = ClickToDial(self.engine, self.legs, self._record_call)
+        services.mycalls.attach_dialer(
+            self.click_to_dial.dial,
+            lambda number: services.extensions.secret_for(number) is not None,
+        )
+        services.softphone.browser_connected = lambda extension: any(
+            extension in self._aors_bound_via(peer) for peer in self.sip_ws.table
+        )
         self._http_server = None
+        self._https_server = None
         self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
         s = self.settings
+        # The certificate first: a broken one stops pbxd before anything is bound.
+        certificate = None
+        if s.https_port:
+            certificate = ensure_device_certificate(
+                s.data_dir, addresses=(s.bind, s.external_address or "")
+            )
         udp = await UdpTransport.listen(s.bind, s.sip_port, self.core.on_message)
         tcp = await TcpTransport.listen(s.bind, s.sip_port, self.core.on_message)
         self.core.add_transport("UDP", udp, s.sip_port)
         self.core.add_transport("TCP", tcp, s.sip_port)
         self.core.add_transport("WS", self.sip_ws, s.http_port)
+        if certificate is not None:
+            # The same connection table: the handler names peers of the HTTPS port WSS.
+            self.core.add_transport("WSS", self.sip_ws, s.https_port)
         app = make_app(
-            self.services, status_provider=self.status, ui_dir=s.ui_dir, sip_ws=self.sip_ws
+            self.services,
+            status_provider=self.status,
+            ui_dir=s.ui_dir,
+            sip_ws=self.sip_ws,
+            live=self.live,
+            tls=None if certificate is None else certificate.info(s.https_port),
         )
         self._http_server = app.listen(
             s.http_port, address=s.bind, xheaders=False, max_body_size=MAX_HTTP_BODY
         )
+        if certificate is not None:
+            # The same application: a request's protocol ("https") makes its cookie Secure.
+            self._https_server = app.listen(
+                s.https_port,
+                address=s.bind,
+                xheaders=False,
+                max_body_size=MAX_HTTP_BODY,
+                ssl_options=certificate.context,
+            )
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_registrations())
         # Off the loop, so that the first browser call does not wait for the import.
         asyncio.get_running_loop().run_in_executor(None, import_webrtc)
@@ -174,8 +233,11 @@ class Daemon:
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
+        self.live.close_all()
         if self._http_server is not None:
             self._http_server.stop()
+        if self._https_server is not None:
+            self._https_server.stop()
         self.core.close()
         self.engine.close()
         if self.engine.closing:
@@ -192,6 +254,29 @@ class Daemon:
             "media": self.media.status(),
             "websocket": self.sip_ws.status(),
         }
+
+    def _password_for(self, username: str) -> str | None:
+        """The digest password of a SIP username: a browser softphone's key, or an
+        extension's secret."""
+        if AUTH_USER_INFIX in username:
+            return self.services.softphone.password_for(username)
+        return self.services.extensions.secret_for(username)
+
+    def _customer_call(self, extension: str, event: str, caller: str, info: dict) -> None:
+        """An agent is rung with, answers or ends a customer call: his pages learn it (a desk
+        phone's agent gets the screen pop and the wrap-up as a browser's does)."""
+        message = {"type": "call", "event": event, "number": caller, **info}
+        try:
+            self.live.to_extension(extension, message)
+        except Exception:  # the call goes on whatever happens to a page
+            log.exception("live: call event for %s not sent", extension)
+
+    def _drop_browsers_of(self, extension: str) -> None:
+        """Another browser took the softphone of `extension` over: the connections of the
+        ones registered before it close (calls to them fail at once)."""
+        for peer in list(self.sip_ws.table):
+            if extension in self._aors_bound_via(peer):
+                self.sip_ws.drop(peer, "softphone taken over by another login")
 
     def _aors_bound_via(self, source: object) -> list[str]:
         """The AORs registered through one connection (a SIP WebSocket's Peer)."""
@@ -310,7 +395,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     shown = "localhost" if settings.bind in ("0.0.0.0", "::") else settings.bind
     print(
         f"pbxd ready: web/API http://{shown}:{settings.http_port}/  "
-        f"SIP udp+tcp {settings.bind}:{settings.sip_port}  "
+        + (f"https://{shown}:{settings.https_port}/  " if settings.https_port else "")
+        + f"SIP udp+tcp {settings.bind}:{settings.sip_port}  "
         f"RTP {settings.rtp_ports[0]}-{settings.rtp_ports[1]}",
         flush=True,
     )

@@ -37,11 +37,16 @@ class AuthGuard:
         failures: FailureTracker,
         password_for: Callable[[str], str | None],
         clock: Callable[[], float] = time.time,
+        *,
+        identity_of: Callable[[str], str] = lambda username: username,
     ):
         self.authenticator = authenticator
         self.failures = failures
         self._password_for = password_for
         self._clock = clock
+        # The extension a digest username stands for: a browser softphone's key has a
+        # username of its own (pbxd.services.softphone), every other username is the extension.
+        self._identity_of = identity_of
 
     def admits(self, request: Request, peer: Peer) -> bool:
         """False for requests to drop without an answer: scanners and blocked sources."""
@@ -75,7 +80,7 @@ class AuthGuard:
         )
         if result.ok:
             self.failures.record_success(peer.host)
-            return result.username
+            return self._identity_of(result.username)
         if result.stale:
             raise self._challenge(challenge_error, now, stale=True)
         if self.failures.record_failure(peer.host, now):

@@ -54,10 +54,12 @@ from .auth_guard import AuthGuard
 from .cdr import Disposition, HangupSide, call_record
 from .legs import (
     ALLOW,
+    CALL_INFO_HEADERS,
     Branch,
     ForkEndpoints,
     InboundLeg,
     LegManager,
+    add_call_info,
     answer_browser_caller,
     is_browser,
     media_failure,
@@ -74,6 +76,29 @@ UNANSWERED = (408, 480, 486, 487, 600, 603)  # final answers a mailbox may take 
 # What pbxd offers a phone bridged to a browser: Opus is transcoded anyway, and the engine
 # runs at 8 kHz, so G.711 (which every phone has) loses nothing.
 PHONE_CODECS = ("PCMU", "PCMA")
+
+# Marks the INVITE to the callee and the 200 to the caller of an internal call (agent to
+# agent): the agent page then offers no hold, transfer or mute.
+INTERNAL_CALL_HEADER = CALL_INFO_HEADERS["kind"]
+
+
+def holds(offer: bytes) -> bool:
+    """Whether an SDP offer puts the call on hold: sendonly or inactive audio, or the old
+    c=0.0.0.0 (RFC 3264 section 8.4)."""
+    try:
+        sd = SessionDescription.parse(offer)
+    except SipError:
+        return False  # the renegotiation refuses it with the right error
+    for media in sd.media:
+        if media.media != "audio":
+            continue
+        connection = sd.connection_of(media)
+        if connection is not None and connection.is_unspecified:
+            return True
+        if sd.direction_of(media) in (Direction.SENDONLY, Direction.INACTIVE):
+            return True
+    return False
+
 
 # What answers a number pbxd serves itself: started with the caller's leg, it owns the call.
 LocalApplication = Callable[[InboundLeg], Coroutine[object, object, None]]
@@ -125,6 +150,7 @@ class Call:
     ringing_sent: bool = False
     recording: CallRecording | None = None
     answering: bool = False  # a browser callee's answer is with aiortc (async)
+    internal: bool = False  # agent to agent: no hold, transfer or mute
 
     def other(self, leg: Leg) -> Leg:
         other = self.callee_leg if leg is self.caller_leg else self.caller_leg
@@ -334,6 +360,7 @@ class B2bua:
         should_record: Callable[[str, str], bool] = lambda caller, callee: False,
         recordings_dir: Path | None = None,
         unanswered: Callable[[str], LocalApplication | None] = lambda callee: None,
+        internal_call: Callable[[str, str], bool] = lambda caller, callee: False,
     ):
         self.core = core
         self.guard = guard
@@ -356,6 +383,10 @@ class B2bua:
         self.recordings_dir = recordings_dir
         # What takes a direct call its extension does not answer (its voicemail), if any.
         self.unanswered = unanswered
+        # Whether a call between two extensions is an internal call (agent to agent, brochure
+        # 5.12): it may not be held, transferred or muted. Both sides are told in a header
+        # (INTERNAL_CALL_HEADER), and pbxd refuses a hold.
+        self.internal_call = internal_call
         self.calls: dict[int, Call] = {}
         self._legs: dict[DialogId, tuple[Call, Leg]] = {}
         self._ids = itertools.count(1)
@@ -452,6 +483,7 @@ class B2bua:
             # Early offer only for now: every phone we support offers in the INVITE.
             raise NotAcceptableHere("an SDP offer is required in the INVITE")
         call = Call(next(self._ids), caller, target, request, tx, peer)
+        call.internal = self.internal_call(caller, target)
         tx.user_data = call
         bindings = self.registrar.lookup(target, self.core.now())
         if not bindings:
@@ -567,6 +599,11 @@ class B2bua:
         headers.add("CSeq", CSeq(1, "INVITE").serialize())
         headers.add("Contact", self.core.contact_for(peer, call.caller).serialize())
         headers.add("Allow", ALLOW)
+        # The callee's page writes its wrap-up against the caller's Call-ID (the CDR's).
+        add_call_info(
+            headers,
+            {"call_id": call.request.call_id, "kind": "internal" if call.internal else ""},
+        )
         headers.add("Content-Type", SDP)
         return Request(headers=headers, body=sdp, method="INVITE", uri=binding.uri)
 
@@ -691,6 +728,8 @@ class B2bua:
         contact = self.core.contact_for(call.caller_peer, call.callee)
         ok.headers.add("Contact", contact.serialize())
         ok.headers.add("Allow", ALLOW)
+        if call.internal:
+            ok.headers.add(INTERNAL_CALL_HEADER, "internal")
         ok.headers.add("Content-Type", SDP)
         ok.body = answer
         call.caller_leg = Leg("caller", Dialog.as_uas(call.request, ok, contact), call.caller_peer)
@@ -818,6 +857,8 @@ class B2bua:
             raise BadRequest("only SDP bodies are supported")
         if not request.body:
             raise NotAcceptableHere("re-INVITE without an offer is not supported")
+        if call.internal and holds(request.body):
+            raise NotAcceptableHere("an internal call cannot be held")
         assert call.media is not None
         if isinstance(call.media, WebRtcCallMedia) and call.media.with_browser:
             self._reinvite_with_browser(call, call.media, leg, tx, request)

@@ -2,11 +2,12 @@
 
 The B2BUA asks `application(number)` for every dialed number that is not an extension: a
 queue, ring group, conference room or IVR number, or a feature code (`*45` agent login/logout,
-`*46` pause, `*47` unpause). Destinations (`queue:600`, `ivr:main`, `extension:1001` ...) run
-on the caller's leg through `run`, which is also how an application hands a caller on
-(overflow, IVR keys, failover). Configuration is read from the services at each call, so an
-API change applies to the next call; the queues' live state follows the queue and agent
-services through their listeners.
+`*46` pause, `*47` unpause, `*90`/`*91`/`*92<agent>` listen/whisper/barge on an agent's call,
+for an admin or the agent's supervisor). Destinations (`queue:600`, `ivr:main`,
+`extension:1001` ...) run on the caller's leg through `run`, which is also how an application
+hands a caller on (overflow, IVR keys, failover). Configuration is read from the services at
+each call, so an API change applies to the next call; the queues' live state follows the queue
+and agent services through their listeners.
 
 The blacklist (pbxd/services/blacklist.py) is checked here, on the two questions the B2BUA asks
 first: `trunk_call` (every INVITE, before authentication) declines a caller whose From number
@@ -38,6 +39,7 @@ from pbxd.media.engine import MediaEngine
 from pbxd.media.prompts import PromptLibrary
 from pbxd.services import LiveAgent, Services
 from pbxd.services.blacklist import BlockDirection
+from pbxd.services.calls import CallControlError, MonitorMode
 from pbxd.services.cdr import CdrEntry, Disposition, HangupSide
 from pbxd.services.errors import NotFound, ServiceError
 from pbxd.services.history import CallHistory
@@ -48,6 +50,7 @@ from pbxd.sip.message import Request
 from pbxd.sip.peer import Peer
 from pbxd.sip.uri import SipUri
 
+from .apps.agentcalls import AgentCalls, parse_monitor_code
 from .apps.conference import Conferences
 from .apps.queues import QueueFinished, QueueRuntime
 from .apps.ringgroup import RingGroupConfig, RingGroups
@@ -121,6 +124,7 @@ class CallCenterRuntime:
         in_background: Callable[..., Future] | None = None,
         voicemail_dir: Path | None = None,
         ring_timeout: float = 30.0,
+        on_queue_change: Callable[[list[LogEvent]], None] | None = None,
     ):
         self.services = services
         self.engine = engine
@@ -128,6 +132,10 @@ class CallCenterRuntime:
         self.prompts = LibraryPrompts(library)
         self.ring_timeout = ring_timeout
         self.center = CallCenter()
+        # Connected calls: supervisors monitor them, agents hold, mute and transfer them.
+        self.agent_calls = AgentCalls(
+            engine, legs, transfer_ring_seconds=ring_timeout, number_kind=self.number_kind
+        )
         self.on_agent_events = on_agent_events
         self.on_call_record = on_call_record
         self.on_call_history = on_call_history
@@ -142,6 +150,8 @@ class CallCenterRuntime:
             on_finished=on_queue_finished,
             on_agent_events=on_agent_events,
             after_agent_hangup=self._after_agent_hangup,
+            agent_calls=self.agent_calls,
+            on_change=on_queue_change,  # the live wallboard (issue 7)
         )
         self.ring_groups = RingGroups(engine, legs, self.run)
         self.conferences = Conferences(engine, self.prompts)
@@ -162,6 +172,7 @@ class CallCenterRuntime:
         services.queues.subscribe(lambda *args: self.reload_queues())
         services.agents.subscribe(self._agent_changed)
         services.agents.show_live_state(self.live_agent)
+        services.calls.attach(self.agent_calls)
 
     def _is_queue(self, number: str) -> bool:
         try:
@@ -302,6 +313,14 @@ class CallCenterRuntime:
         log.info("call from a trunk to %s: no inbound route", did)
         leg.reject(SipNotFound(f"no route for {did}"))
 
+    def number_kind(self, number: str) -> str | None:
+        """What `number` is, for an agent's transfer: "extension", "queue", another
+        destination kind ("ring_group", "conference", "ivr"), or None."""
+        if self.services.extensions.secret_for(number) is not None:
+            return "extension"
+        destination = self.destination_of(number)
+        return destination.kind if destination is not None else None
+
     def destination_of(self, number: str) -> Destination | None:
         s = self.services
         for kind, service in (
@@ -425,6 +444,10 @@ class CallCenterRuntime:
         if code == FEATURE_ANY_MAILBOX:
             await self.voicemail.any_mailbox(leg, self.services.extensions.voicemail_pin)
             return
+        monitor = parse_monitor_code(code)
+        if monitor is not None:
+            await self._monitor_code(code, leg, *monitor)
+            return
         try:
             if code == FEATURE_LOGIN:
                 if agents.get(extension).logged_in and any(
@@ -453,6 +476,28 @@ class CallCenterRuntime:
         await leg.prepare(watcher)
         leg.answer()
         await play(self.engine, leg, watcher, self.prompts.get(prompt))
+        leg.hang_up()
+
+    async def _monitor_code(
+        self, code: str, leg: InboundLeg, mode: MonitorMode, agent: str
+    ) -> None:
+        """*90/*91/*92<agent>: the supervisor's phone joins the agent's call (listen, whisper,
+        barge). Anyone else, or a call out of his scope, hears "unavailable" whatever the
+        reason (no hint what exists); each attempt is in the operation log."""
+        extension = leg.number
+        source = leg.peer.host if leg.peer is not None else "unknown"
+        try:
+            self.services.calls.authorize_phone(extension, agent, mode, code=code, source=source)
+            await self.agent_calls.monitor_with(leg, agent, mode)
+            return
+        except (ServiceError, CallControlError, SipError) as exc:
+            log.warning("monitor code %s from %s refused: %s", code, extension, exc)
+        if leg.ended:
+            return
+        watcher = LegWatcher()
+        await leg.prepare(watcher)
+        leg.answer()
+        await play(self.engine, leg, watcher, self.prompts.get("unavailable"))
         leg.hang_up()
 
     # -- following the configuration ------------------------------------------------------------

@@ -7,6 +7,7 @@ UTC. `wall_offset` (wall time minus loop time, read on the loop) converts one to
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pbxd.services.history import (
     QueueEventEntry,
 )
 
-from .apps.queues import QueueFinished, queue_call_record
+from .apps.queues import QueuedCall, QueueFinished, queue_call_record
 from .recording import CallRecording, recording_entries
 
 
@@ -65,22 +66,12 @@ def queue_call_history(
             hangup_side=cdr.hangup_side,
         )
     ]
-    agent_leg = call.agent_leg
-    if agent_leg is not None and call.agent is not None:
-        legs.append(
-            LegEntry(
-                leg=f"agent-{call.agent}",
-                direction=Direction.OUTBOUND,
-                party=call.agent,
-                peer_kind=PeerKind.EXTENSION,
-                peer=call.agent,
-                start=agent_leg.started_at,
-                answer=agent_leg.answered_at,
-                end=agent_leg.ended_at or finished.ended_at,
-                disposition=Disposition.ANSWERED,
-                hangup_side=HangupSide.CALLEE if call.agent_hung_up else HangupSide.CALLER,
-            )
-        )
+    legs += agent_leg_entries(call, finished.ended_at)
+    # The agent who took the call from the queue (after a transfer nobody took, the one
+    # who took it the first time when nobody did since).
+    agent = call.agent or next((r.extension for r in call.agent_legs if r.leg.answered), None)
+    if call.forced_by is not None:  # 强拆: the COMPLETE row says who ended the call
+        events = [forced_complete(e, call.forced_by) for e in events]
     wait_end = call.connected_at or finished.ended_at
     rating, reason = survey
     if rating is not None:  # the queue log has the answer too: reports of agents' service
@@ -93,7 +84,7 @@ def queue_call_history(
         legs=tuple(legs),
         queue=call.queue,
         wait=max(0, round((wait_end - call.joined_at).total_seconds())),
-        agent=call.agent,
+        agent=agent,
         survey=rating,
         survey_reason=reason,
         events=tuple(events),
@@ -101,11 +92,60 @@ def queue_call_history(
             call.recording,
             recordings_dir,
             call.leg.number,
-            call.agent or call.queue,
+            agent or call.queue,
             queue=call.queue,
-            agent=call.agent,
+            agent=agent,
         ),
     )
+
+
+def agent_leg_entries(call: QueuedCall, ended_at: datetime) -> list[LegEntry]:
+    """A row per leg that ran to an agent: the one the queue connected, the extensions
+    consulted or transferred to (agent call controls), each with its own times. Ids
+    "agent-<extension>", "-2", "-3" ... when an extension had several legs."""
+    entries = []
+    seen: dict[str, int] = {}
+    for record in call.agent_legs:
+        leg = record.leg
+        seen[record.extension] = count = seen.get(record.extension, 0) + 1
+        if call.forced_by is not None and not record.transferred:
+            side = HangupSide.SYSTEM  # a supervisor hung up (强拆)
+        elif record.transferred:
+            side = HangupSide.CALLEE  # he handed the caller on
+        elif leg is call.agent_leg:  # the last one with the caller
+            side = HangupSide.CALLEE if call.agent_hung_up else HangupSide.CALLER
+        else:
+            side = HangupSide.CALLEE if leg.ended_by_remote else HangupSide.CALLER
+        if leg.answered:
+            disposition = Disposition.ANSWERED
+        elif leg.end_status == 486:
+            disposition = Disposition.BUSY
+        elif leg.ended_by_remote and leg.end_status not in (408, 480, None):
+            disposition = Disposition.FAILED  # refused (603 ...) or unreachable
+        else:
+            disposition = Disposition.NO_ANSWER  # rang out, or stopped ringing
+        entries.append(
+            LegEntry(
+                leg=f"agent-{record.extension}" + (f"-{count}" if count > 1 else ""),
+                direction=Direction.OUTBOUND,
+                party=record.extension,
+                peer_kind=PeerKind.EXTENSION,
+                peer=record.extension,
+                start=leg.started_at,
+                answer=leg.answered_at,
+                end=leg.ended_at or ended_at,
+                disposition=disposition,
+                hangup_side=side,
+            )
+        )
+    return entries
+
+
+def forced_complete(event: QueueEventEntry, by: str) -> QueueEventEntry:
+    """A COMPLETE row of a call a supervisor hung up: the system hung up, `by` asked."""
+    if event.event not in ("COMPLETE_AGENT", "COMPLETE_CALLER"):
+        return event
+    return replace(event, data={**event.data, "hangup_side": "system", "by": by})
 
 
 def extension_call_history(

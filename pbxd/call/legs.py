@@ -25,7 +25,7 @@ import asyncio
 import enum
 import itertools
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -487,6 +487,22 @@ async def open_fork_endpoints(
     return fork, [b for b in bindings if b in phones or b in browsers]
 
 
+# What pbxd tells the agent page of a call it rings (or answers) it with: the call's id in
+# the call history (the CDR's call_id: the page writes the wrap-up against it), the queue it
+# came through, and "internal" for a call between agents (no hold, transfer or mute).
+CALL_INFO_HEADERS = {
+    "call_id": "X-CooCenter-Call-Id",
+    "queue": "X-CooCenter-Queue",
+    "kind": "X-CooCenter-Call",
+}
+
+
+def add_call_info(headers: Headers, info: Mapping[str, str]) -> None:
+    for name, value in info.items():
+        if value:
+            headers.add(CALL_INFO_HEADERS[name], value)
+
+
 class OutboundLeg(Leg):
     """An INVITE from pbxd to every registered contact of an extension."""
 
@@ -504,6 +520,7 @@ class OutboundLeg(Leg):
         caller: str,
         display: str | None = None,
         preferred_codecs: Sequence[str] = (),
+        call_info: Mapping[str, str] | None = None,
     ) -> None:
         core = self.manager.core
         engine = self.manager.engine
@@ -524,6 +541,7 @@ class OutboundLeg(Leg):
         for binding in bindings:
             endpoint = self.fork.for_binding(binding)
             invite = self._invite(binding, call_id, tag, caller, display, offers[endpoint])
+            add_call_info(invite.headers, call_info or {})
             branch = Branch(binding, invite, endpoint=endpoint)
             self.branches.append(branch)
             branch.tx = core.send_request(
@@ -667,6 +685,32 @@ class OutboundLeg(Leg):
         core.send_request(bye, branch.peer, lambda r: None)
 
 
+class _Observed:
+    """A leg's listener, and `report(event)` of its ringing's outcome beside it."""
+
+    def __init__(self, inner: LegListener, report: Callable[[str], None]):
+        self.inner = inner
+        self.report = report
+
+    def on_leg_ringing(self, leg: Leg) -> None:
+        self.inner.on_leg_ringing(leg)
+
+    def on_leg_answered(self, leg: Leg) -> None:
+        self.inner.on_leg_answered(leg)
+        self.report("answered")
+
+    def on_leg_failed(self, leg: Leg, status: int, reason: str) -> None:
+        self.inner.on_leg_failed(leg, status, reason)
+        self.report("ended")
+
+    def on_leg_ended(self, leg: Leg, by_remote: bool) -> None:
+        self.inner.on_leg_ended(leg, by_remote)
+        self.report("ended")
+
+    def on_leg_digit(self, leg: Leg, digit: str) -> None:
+        self.inner.on_leg_digit(leg, digit)
+
+
 class LegManager:
     """Owns the legs pbxd terminates: routes their in-dialog requests, CANCELs and timeouts."""
 
@@ -687,6 +731,10 @@ class LegManager:
         self._by_endpoint: dict[Endpoint, Leg] = {}
         self.legs: set[Leg] = set()
         self._tasks: set[asyncio.Task] = set()
+        # Told (extension, "ringing" | "answered" | "ended", caller, call info) of every leg
+        # that rings an agent with a customer call (call_info with a call_id): the agent page
+        # pops it for a desk phone too, and offers the wrap-up after it.
+        self.on_customer_call: Callable[[str, str, str, dict[str, str]], None] | None = None
 
     # -- making legs ------------------------------------------------------------------------------
 
@@ -722,18 +770,29 @@ class LegManager:
         caller: str,
         display: str | None = None,
         preferred_codecs: Sequence[str] = (),
+        call_info: Mapping[str, str] | None = None,
     ) -> OutboundLeg:
-        """Ring every registered device of `extension`; TemporarilyUnavailable when none."""
+        """Ring every registered device of `extension`; TemporarilyUnavailable when none.
+        `call_info`: what the agent page learns of the call (CALL_INFO_HEADERS' values)."""
         bindings = self.registrar.lookup(extension, self.core.now())
         if not bindings:
             raise TemporarilyUnavailable(f"{extension} is not registered")
+        observed = None
+        if call_info and call_info.get("call_id") and self.on_customer_call is not None:
+            report = self.on_customer_call
+            observed = _Observed(
+                listener, lambda event: report(extension, event, caller, dict(call_info))
+            )
+            listener = observed
         leg = OutboundLeg(self, extension, listener)
         self.legs.add(leg)
         try:
-            await leg.dial(bindings, caller, display, preferred_codecs)
+            await leg.dial(bindings, caller, display, preferred_codecs, call_info or {})
         except BaseException:
             leg._finish(by_remote=False, status=503)
             raise
+        if observed is not None and leg.state != LegState.ENDED:
+            observed.report("ringing")
         return leg
 
     # -- requests from the dispatcher -------------------------------------------------------------

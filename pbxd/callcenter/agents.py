@@ -7,6 +7,13 @@ that list them; dynamic members log in and out, `*45`), may be paused with a rea
     IDLE --offer--> RINGING --answer--> ON_CALL --end_call--> WRAPUP --wrapup_end--> IDLE
                     RINGING --no_answer / stop_ringing--> IDLE
                     ON_CALL --end_call (wrap-up 0 s)--> IDLE
+    IDLE, WRAPUP --engage--> ON_CALL --release--> IDLE
+
+`engage` and `release` are for calls no queue offered (agent call controls, issue 7): an
+agent who answers a consultation or a transferred caller is on that call from then on (his
+wrap-up, if any, is cut short: WRAPUP_END), whatever his logins and pause; a consultation
+that ends without handing him the caller releases him (no row, no wrap-up). A transferred
+caller's call ends for him like any other (`end_call`), with its own wrap-up.
 
 The transitions are the table `_TRANSITIONS`; anything else raises `AgentStateError` naming the
 event, the agent and its state. Because the state is one per agent, an agent in several
@@ -18,7 +25,8 @@ goes on).
 Every change returns the queue-log rows it produces (`LogEvent`, time-stamped with `now`);
 the runtime appends them to the queue event log. Agent rows: LOGIN, LOGOUT, PAUSE (data: the
 reason), UNPAUSE, one per queue concerned; RING, RING_NO_ANSWER, CONNECT, COMPLETE_CALLER /
-COMPLETE_AGENT and WRAPUP_END for the queue of the call (data given by the queue). Static
+COMPLETE_AGENT, TRANSFER (he handed the caller on) and WRAPUP_END for the queue of the call
+(data given by the queue). Static
 members produce no LOGIN row: they are members by configuration. `stop_ringing` (another agent
 answered, or the caller left) produces no row.
 
@@ -63,10 +71,12 @@ LOG_EVENTS = frozenset(
         "EXIT_FULL",
         "EXIT_EMPTY",
         "TRANSFER_OVERFLOW",
+        "TRANSFER_RETURN",  # a blind transfer nobody took: the caller is back in the queue
         "SURVEY",
         # agent events (this module)
         "RING",
         "RING_NO_ANSWER",
+        "TRANSFER",  # the agent handed his caller on (blind or attended)
         "LOGIN",
         "LOGOUT",
         "PAUSE",
@@ -148,6 +158,9 @@ _TRANSITIONS: dict[tuple[Activity, str], Activity] = {
     (Activity.RINGING, "answer"): Activity.ON_CALL,
     (Activity.ON_CALL, "end_call"): Activity.WRAPUP,
     (Activity.WRAPUP, "wrapup_end"): Activity.IDLE,
+    (Activity.IDLE, "engage"): Activity.ON_CALL,
+    (Activity.WRAPUP, "engage"): Activity.ON_CALL,
+    (Activity.ON_CALL, "release"): Activity.IDLE,
 }
 
 
@@ -398,8 +411,9 @@ class AgentPool:
     def end_call(
         self, extension: str, now: float, wrapup: float, event: str, data: str = ""
     ) -> list[LogEvent]:
-        """The connected call ended (event COMPLETE_CALLER or COMPLETE_AGENT); wrap-up starts."""
-        if event not in ("COMPLETE_CALLER", "COMPLETE_AGENT"):
+        """The connected call ended for him (event COMPLETE_CALLER or COMPLETE_AGENT, or
+        TRANSFER: he handed the caller on); wrap-up starts."""
+        if event not in ("COMPLETE_CALLER", "COMPLETE_AGENT", "TRANSFER"):
             raise ValueError(f"end_call: event {event!r}")
         a = self._get(extension)
         call_id, queue = a.call_id or "", a.call_queue or ""
@@ -412,6 +426,30 @@ class AgentPool:
             self._move(a, "wrapup_end")
             self._forget_call(a)
         return rows
+
+    @_stamps_state_change
+    def engage(self, extension: str, call_id: str, queue: str, now: float) -> list[LogEvent]:
+        """He answered a call no queue offered him: a consultation, a transferred caller
+        (`call_id` of `queue`). No CONNECT row (the TRANSFER row says who handed the caller
+        to whom); a wrap-up in progress ends (WRAPUP_END). AgentStateError while he rings
+        for a caller or is on another call."""
+        a = self._get(extension)
+        rows = []
+        if a.activity is Activity.WRAPUP:
+            rows.append(LogEvent(now, a.call_id or "", a.call_queue or "", extension, "WRAPUP_END"))
+        self._move(a, "engage")
+        self._forget_call(a)
+        a.call_id, a.call_queue = call_id, queue
+        return rows
+
+    @_stamps_state_change
+    def release(self, extension: str, now: float) -> list[LogEvent]:
+        """A consultation he was engaged for ended without handing him the caller: idle
+        again, no row and no wrap-up."""
+        a = self._get(extension)
+        self._move(a, "release")
+        self._forget_call(a)
+        return []
 
     def poll(self, now: float) -> list[LogEvent]:
         """End the wrap-ups that are due: WRAPUP_END rows, oldest first."""

@@ -53,6 +53,17 @@ Expected wait (`expected_wait`, announced in whole minutes rounded up, at least 
   H * p / n seconds (n agents free one place every H / n seconds); without any completed call
   yet, W (position-independent); without either, or with n == 0, None (nothing announced).
 
+Transfers (agent call controls, issue 7): a connected agent hands his caller on with
+`transfer_out(call, kind, target, now, stays)`: TRANSFER row (his; data "kind|target|wait|
+talk|original position", kind blind or attended, target a destination "extension:3102",
+"queue:601"; talk: his part of the call) and his wrap-up starts. With `stays` the call stays
+connected in this queue, its agent seat empty until `transfer_in(call, agent, now)` (the
+target answered: he is the call's agent now, engaged if he is an agent of the pool, and
+its COMPLETE row will be his) or `requeue(call, target, now)` (nobody took it: the caller is
+back at the head of the queue, TRANSFER_RETURN row "target|1", music, rung at once). Without
+`stays` the caller leaves the queue (to another one). An agent who answers a consultation
+is engaged (`CallCenter.engage`), and released when it ends without the caller.
+
 Several queues share one AgentPool; an agent is offered one call at a time whatever the queue
 (the shared state decides: `AgentPool.can_offer`). When agents change outside this queue
 (login, unpause, wrap-up end, a call ending in another queue) the runtime must `poll(now)`
@@ -69,7 +80,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .agents import AgentPool, LogEvent
+from .agents import AgentPool, AgentState, AgentStateError, LogEvent
 from .destinations import HANGUP, Destination
 from .strategies import (
     DEFAULT_STRATEGY,
@@ -249,8 +260,9 @@ class _Caller:
     tried: set[str] = field(default_factory=set)
     pivot: str | None = None
     next_periodic: float | None = None
-    agent: str = ""
-    connected_at: float = 0.0
+    agent: str = ""  # "" while a blind transfer rings its target: nobody in the seat
+    connected_at: float = 0.0  # the first agent's answer (the wait ends there)
+    agent_since: float = 0.0  # when the current agent got the caller (his talk time)
 
 
 def _minutes(seconds: float) -> int:
@@ -284,6 +296,11 @@ class Queue:
     def waiting(self) -> list[str]:
         """Waiting callers (ringing ones included) in position order."""
         return [c.call_id for c in self._waiting]
+
+    def waiting_since(self) -> list[tuple[str, float]]:
+        """(call, join time) of the waiting callers, ringing ones included, in position order
+        (the wallboard's waiting count and longest wait)."""
+        return [(c.call_id, c.joined_at) for c in self._waiting]
 
     def connected(self) -> dict[str, str]:
         """call -> agent for the calls connected and not yet completed."""
@@ -405,6 +422,7 @@ class Queue:
         self._last_answerer = agent
         self._waiting.remove(c)
         c.phase, c.ringing, c.agent, c.connected_at = CallerPhase.CONNECTED, (), agent, now
+        c.agent_since = now
         self._connected[call_id] = c
         if self.config.announce_agent_id:
             actions.append(Announce(call_id, "agent_id", value=agent))
@@ -426,6 +444,50 @@ class Queue:
         if c.phase is not CallerPhase.CONNECTED:
             raise CallStateError(f"call {call_id}: the agent hung up but it is not connected")
         return self._complete(c, now, "COMPLETE_AGENT")
+
+    def _transfer_out(
+        self, call_id: str, kind: str, target: str, now: float, *, stays: bool
+    ) -> list[Action]:
+        c = self._connected_call(call_id, "transfer")
+        if not c.agent:
+            raise CallStateError(f"call {call_id}: no agent to hand it on (a transfer rings)")
+        wait, talk = round(c.connected_at - c.joined_at), round(now - c.agent_since)
+        data = f"{kind}|{target}|{wait}|{talk}|{c.original_position}"
+        rows = self._agent_row(c, now, "TRANSFER", data)
+        if stays:
+            c.agent, c.agent_since = "", now
+        else:
+            self.average_handle = self._average(
+                self.average_handle, now - c.connected_at + self.config.wrapup
+            )
+            del self._connected[c.call_id]
+        return rows
+
+    def _transfer_in(self, call_id: str, agent: str, now: float) -> list[Action]:
+        c = self._connected_call(call_id, "transfer_in")
+        if c.agent and c.agent != agent:
+            raise CallStateError(f"call {call_id}: agent {c.agent} still has it")
+        c.agent, c.agent_since = agent, now
+        if agent not in self.agents or self._on_this_call(agent, call_id):
+            return []  # no agent of ours (a team leader), or engaged for its consultation
+        try:
+            return list(self.agents.engage(agent, call_id, self.name, now))
+        except AgentStateError:  # his phone took it while he rings for another caller
+            return []
+
+    def _requeue(self, call_id: str, target: str, now: float) -> list[Action]:
+        c = self._connected_call(call_id, "requeue")
+        if c.agent:
+            raise CallStateError(f"call {call_id}: agent {c.agent} still has it")
+        del self._connected[call_id]
+        c.phase, c.ringing, c.next_try_at, c.agent = CallerPhase.WAITING, (), None, ""
+        if c.next_periodic is not None:
+            c.next_periodic = now + self.config.periodic_interval
+        self._waiting.insert(0, c)  # at the head: he was answered once already
+        return [
+            LogEvent(now, call_id, self.name, "", "TRANSFER_RETURN", f"{target}|1"),
+            PlayMusic(call_id, self.config.music),
+        ]
 
     # --- internals -------------------------------------------------------------------------
 
@@ -474,12 +536,32 @@ class Queue:
         return [StopRinging(c.call_id, stopped)]
 
     def _complete(self, c: _Caller, now: float, event: str) -> list[Action]:
-        talk = now - c.connected_at
+        talk = now - c.agent_since  # the current agent's part (all of it without transfers)
         data = f"{round(c.connected_at - c.joined_at)}|{round(talk)}|{c.original_position}"
-        rows = self.agents.end_call(c.agent, now, self.config.wrapup, event, data)
-        self.average_handle = self._average(self.average_handle, talk + self.config.wrapup)
+        rows = self._agent_row(c, now, event, data)
+        handle = now - c.connected_at + self.config.wrapup
+        self.average_handle = self._average(self.average_handle, handle)
         del self._connected[c.call_id]
-        return list(rows)
+        return rows
+
+    def _agent_row(self, c: _Caller, now: float, event: str, data: str) -> list[Action]:
+        """The agent's row that ends his part of the call, and his wrap-up; a party the pool
+        does not have on this call (a team leader, an empty seat) gets the row only."""
+        if self._on_this_call(c.agent, c.call_id):
+            return list(self.agents.end_call(c.agent, now, self.config.wrapup, event, data))
+        return [LogEvent(now, c.call_id, self.name, c.agent, event, data)]
+
+    def _on_this_call(self, agent: str, call_id: str) -> bool:
+        if agent not in self.agents:
+            return False
+        view = self.agents.view(agent)
+        return view.call_id == call_id and view.state is AgentState.ON_CALL
+
+    def _connected_call(self, call_id: str, event: str) -> _Caller:
+        c = self._get(call_id)
+        if c.phase is not CallerPhase.CONNECTED:
+            raise CallStateError(f"call {call_id}: {event} but it is not connected")
+        return c
 
     @staticmethod
     def _average(old: float | None, new: float) -> float:
@@ -614,6 +696,36 @@ class CallCenter:
 
     def agent_hangup(self, call_id: str, now: float) -> list[Action]:
         return self._route(call_id, now, lambda q: q._agent_hangup(call_id, now))
+
+    # -- transfers (module docstring) --
+
+    def transfer_out(
+        self, call_id: str, kind: str, target: str, now: float, *, stays: bool
+    ) -> list[Action]:
+        return self._route(
+            call_id, now, lambda q: q._transfer_out(call_id, kind, target, now, stays=stays)
+        )
+
+    def transfer_in(self, call_id: str, agent: str, now: float) -> list[Action]:
+        return self._route(call_id, now, lambda q: q._transfer_in(call_id, agent, now))
+
+    def requeue(self, call_id: str, target: str, now: float) -> list[Action]:
+        return self._route(call_id, now, lambda q: q._requeue(call_id, target, now))
+
+    def engage(self, extension: str, call_id: str, now: float) -> list[Action]:
+        """`extension` answered a consultation about `call_id`: on that call (AgentPool);
+        nothing for an extension that is no agent. AgentStateError while he rings for a
+        caller or talks to another one."""
+        queue = self.queue_of(call_id).name
+        if extension not in self.agents:
+            return []
+        return list(self.agents.engage(extension, call_id, queue, now)) + self.poll(now)
+
+    def release(self, extension: str, now: float) -> list[Action]:
+        """The consultation ended without handing him the caller: free for the queues."""
+        if extension not in self.agents or self.agents.state(extension) is not AgentState.ON_CALL:
+            return []
+        return list(self.agents.release(extension, now)) + self.poll(now)
 
     def login(
         self, extension: str, queues: Iterable[str], now: float, penalty: int = 0

@@ -365,3 +365,53 @@ class BlacklistEntry(BaseModel):
 
     class Meta:
         table_name = "blacklist_entry"
+
+
+# -- screen pop, memos and wrap-up dispositions (m0008) ---------------------------------------
+# History rows hold names (username, extension, code), no foreign keys: they outlive users and
+# codes, and a configuration restore replaces those.
+
+
+class DispositionCode(BaseModel):
+    """A code an agent picks at wrap-up (configuration)."""
+
+    code = TextField(unique=True)  # "resolved", "sales_lead" ...
+    label_zh = TextField()
+    label_en = TextField()
+    position = IntegerField()  # order of the list
+    active = BooleanField(default=True)  # offered for new dispositions
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "disposition_code"
+
+
+class Memo(BaseModel):
+    """A note on a customer's number (备忘录), written from the screen pop."""
+
+    number = TextField()  # matched exactly, like Contact.number
+    author = TextField()  # username
+    author_extension = TextField(null=True)
+    call_id = TextField(null=True)  # the call it was written during, if any
+    content = TextField()
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "memo"
+
+
+class CallDisposition(BaseModel):
+    """The wrap-up of one call by one agent: a code and a note; one row per (call_id, agent)."""
+
+    call_id = TextField()  # Cdr.call_id
+    agent = TextField()  # the agent's extension
+    code = TextField()  # DispositionCode.code when it was set
+    note = TextField(default="")
+    author = TextField()  # username of who set it last
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        table_name = "call_disposition"
+        indexes = ((("call_id", "agent"), True),)

@@ -255,6 +255,10 @@ class Endpoint:
             self.collector[1].cancel()
 
 
+# What one channel of a recording is made of: an endpoint, or endpoints mixed.
+RecordedParty = Endpoint | tuple[Endpoint, ...]
+
+
 @dataclass
 class Bridge:
     """Endpoints that hear each other through a mixer (matrix: who hears whom)."""
@@ -262,7 +266,7 @@ class Bridge:
     engine: MediaEngine
     members: list[Endpoint]
     mixer: Mixer
-    recorders: list[tuple[Recorder, tuple[Endpoint, ...]]] = field(default_factory=list)
+    recorders: list[tuple[Recorder, tuple[RecordedParty, ...]]] = field(default_factory=list)
     fast_path: bool = False
 
     def forward(self, source: Endpoint, packet: RtpPacket, now: float) -> None:
@@ -370,6 +374,32 @@ class MediaEngine:
         self._refresh_fast_path(members[0])
         return bridge
 
+    def rebridge(
+        self, bridge: Bridge, members: list[Endpoint], matrix: Mapping | None = None
+    ) -> bool:
+        """Change who is in a live `bridge` and who hears whom, in place: its recorders run
+        on (`bridge` would unbridge the members and end them). Members not listed leave,
+        new ones join (leaving any other bridge). False when the bridge is over already."""
+        if bridge not in self.bridges or len(members) < 2:
+            return False
+        for member in members:
+            if member.bridge is not None and member.bridge is not bridge:
+                self.unbridge(member)
+        for gone in bridge.members:
+            if gone not in members:
+                gone.bridge = None
+        if matrix is None:
+            matrix = bridge_matrix(*members) if len(members) == 2 else conference(members)
+        mixer = Mixer(matrix)
+        for member in members:
+            mixer.add(member)
+        bridge.members = list(members)
+        bridge.mixer = mixer
+        for member in members:
+            member.bridge = bridge
+        self._refresh_fast_path(members[0])
+        return True
+
     def unbridge(self, endpoint: Endpoint) -> None:
         bridge = endpoint.bridge
         if bridge is None:
@@ -436,6 +466,12 @@ class MediaEngine:
         self._refresh_fast_path(bridge.members[0])
         return recorder
 
+    def set_recorded(self, bridge: Bridge, parties: tuple[RecordedParty, ...]) -> None:
+        """What every recorder of `bridge` records from now on: the call's parties changed
+        in place (a transfer: another agent took the caller). A party may be a group of
+        endpoints (a three-way call's agent side), recorded mixed on its channel."""
+        bridge.recorders = [(recorder, parties) for recorder, _ in bridge.recorders]
+
     def stop_recording(self, bridge: Bridge, recorder: Recorder) -> None:
         bridge.recorders = [(r, p) for r, p in bridge.recorders if r is not recorder]
         recorder.close()
@@ -492,6 +528,9 @@ class MediaEngine:
                 for m in a_b
             )
             and a_b[0].stream.codec == a_b[1].stream.codec  # type: ignore[union-attr]
+            # both hear each other as is: a one-way link (an agent muted to his customer)
+            # or none (on hold) must go through the mixer
+            and bridge.mixer.links() == bridge_matrix(a_b[0], a_b[1])
         )
 
     def _ensure_ticking(self) -> None:
@@ -577,7 +616,10 @@ class MediaEngine:
 
     def _feed_recorders(self, bridge: Bridge, heard: Mapping[Endpoint, Frame | None]) -> None:
         for recorder, parties in list(bridge.recorders):
-            frames = [heard.get(p) for p in parties]
+            frames = [
+                _mix_down([heard.get(e) for e in p]) if isinstance(p, tuple) else heard.get(p)
+                for p in parties
+            ]
             try:
                 if recorder.channels == 2 and len(frames) == 2:
                     recorder.write_stereo(frames[0], frames[1])

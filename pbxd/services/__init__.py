@@ -9,17 +9,21 @@ from ..db import close_database, open_database
 from .agents import AgentListener, AgentQueueView, AgentService, AgentView, LiveAgent
 from .backup import BackupRefused, BackupService, RestoreResult
 from .blacklist import BlacklistService, BlacklistView, BlockDirection
+from .calls import CallControlService, LiveCall, MonitorMode, MonitorView
 from .cdr import CdrEntry, CdrService, CdrView, Disposition, HangupSide
 from .clock import Clock, utc_now
 from .conferences import ConferenceService, ConferenceView
 from .configbase import ConfigListener, InUse, LoopRefused, WrongState
 from .contacts import ContactPage, ContactService, ContactView
 from .dialplan import DialPlan
+from .dispositions import DispositionCodeView, DispositionService, DispositionView
 from .errors import Conflict, NotFound, ServiceError, ValidationError
 from .extensions import ExtensionListener, ExtensionService, ExtensionView
 from .history import CallHistory, HistoryService, LegEntry, QueueEventEntry
 from .ivrs import IvrService, IvrView
 from .masking import Masker, mask_number
+from .memos import MemoPage, MemoService, MemoView
+from .mycalls import MyCall, MyCallsService
 from .oplog import OperationLog, OperationView
 from .prompts import PromptService
 from .queues import QueueMemberView, QueueService, QueueView
@@ -28,6 +32,8 @@ from .reports import ReportService
 from .ringgroups import RingGroupService, RingGroupView
 from .routes import InboundRouteService, InboundRouteView
 from .scope import OutOfScope, Scope, scope_for
+from .screenpop import ScreenPop, ScreenPopService
+from .softphone import SoftphoneInUse, SoftphoneKey, SoftphoneKeys
 from .trunks import TrunkService, TrunkView
 from .users import Language, LastAdmin, Masking, Role, SessionView, UserService, UserView
 from .voicemail_index import VoicemailEntry, VoicemailService
@@ -106,6 +112,26 @@ __all__ = [
     "Scope",
     "mask_number",
     "scope_for",
+    # live agent calls and supervisor monitoring (issue 7)
+    "CallControlService",
+    "LiveCall",
+    "MonitorMode",
+    "MonitorView",
+    # screen pop, memos and wrap-up dispositions (issue 7, m0008)
+    "DispositionCodeView",
+    "DispositionService",
+    "DispositionView",
+    "MemoPage",
+    "MemoService",
+    "MemoView",
+    "ScreenPop",
+    "ScreenPopService",
+    # the browser softphone (issue 7)
+    "SoftphoneInUse",
+    "SoftphoneKey",
+    "SoftphoneKeys",
+    "MyCall",
+    "MyCallsService",
 ]
 
 DATABASE_FILE = "pbxd.sqlite3"
@@ -136,6 +162,13 @@ class Services:
     oplog: OperationLog  # who logged in and changed what through the API (issue 6)
     contacts: ContactService  # the customer directory (m0007): names for number masking
     blacklist: BlacklistService  # numbers whose calls are refused (m0007), served from memory
+    # The agent's screen pop, memos on customers, wrap-up dispositions (issue 7, m0008).
+    screenpop: ScreenPopService
+    memos: MemoService
+    dispositions: DispositionService
+    softphone: SoftphoneKeys  # SIP keys of browser softphones, bound to console sessions
+    mycalls: MyCallsService  # a user's own recent calls, click-to-dial
+    calls: CallControlService  # live agent calls: monitoring, hang-up (issue 7)
 
     def restore_configuration(self, data: bytes) -> RestoreResult:
         """Restore a backup (BackupRefused when it is no good: nothing changed), then tell
@@ -177,9 +210,11 @@ def build_services(
     # Prompt names in queues/IVRs are checked only against a system prompts directory.
     prompts = PromptService(prompts_dir, data_dir / "prompts", clock)
     prompt_exists = prompts.exists if prompts_dir is not None else None
+    users = UserService(clock)
+    dispositions = DispositionService(clock)
     return Services(
         extensions=ExtensionService(clock, guard=plan),
-        users=UserService(clock),
+        users=users,
         cdr=CdrService(),
         history=HistoryService(recordings),
         recordings=recordings,
@@ -197,4 +232,10 @@ def build_services(
         oplog=OperationLog(clock),
         contacts=ContactService(clock),
         blacklist=BlacklistService(clock),
+        screenpop=ScreenPopService(ContactService(clock), dispositions),
+        memos=MemoService(clock),
+        dispositions=dispositions,
+        softphone=SoftphoneKeys(lambda cookie: users.session_for(cookie) is not None),
+        mycalls=MyCallsService(),
+        calls=CallControlService(users, OperationLog(clock)),
     )

@@ -106,6 +106,16 @@ class AgentService:
         extensions.update(row[0] for row in linked.tuples())
         return [self._view(number) for number in sorted(extensions)]
 
+    def is_agent(self, extension: str) -> bool:
+        """Whether `extension` works as an agent: a queue member, logged in to a queue, or the
+        extension of a console user (the same set as `list`)."""
+        return (
+            QueueMember.select().where(QueueMember.extension == extension).exists()
+            or AgentLogin.select().where(AgentLogin.extension == extension).exists()
+            or Agent.select().where(Agent.extension == extension).exists()
+            or User.select().where(User.extension == extension).exists()
+        )
+
     def get(self, extension: str) -> AgentView:
         return self._view(self._extension(extension).number)
 

@@ -71,6 +71,7 @@ CONFIG_TABLES = (
     "trunk",
     "contact",  # the customer directory (m0007)
     "blacklist_entry",  # refused numbers (m0007); their hit counters are not stored
+    "disposition_code",  # the wrap-up codes agents pick from (m0008)
 )
 HISTORY_TABLES = (
     "schema_version",
@@ -85,6 +86,10 @@ HISTORY_TABLES = (
     "agent_login",  # dynamic logins: live, not configuration
     "web_session",
     "operation_log",  # what admins did stays on the device that saw it
+    # Customer history written while the center works (m0008): a restore must not take back
+    # what agents wrote since the backup. Names only, no foreign keys to replaced rows.
+    "memo",
+    "call_disposition",
 )
 # Emptied in a restore: they point at users that were just replaced.
 REVOKED_TABLES = ("api_token", "web_session")

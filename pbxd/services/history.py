@@ -68,7 +68,10 @@ class QueueEventType(StrEnum):
     EXIT_FULL = "EXIT_FULL"
     EXIT_EMPTY = "EXIT_EMPTY"
     TRANSFER_OVERFLOW = "TRANSFER_OVERFLOW"
+    TRANSFER_RETURN = "TRANSFER_RETURN"  # a blind transfer nobody took: back in the queue
     SURVEY = "SURVEY"
+    # The agent handed the caller on (agent call controls): data "blind|extension:3102|..."
+    TRANSFER = "TRANSFER"
     # Agent events (an agent, maybe a queue, no call).
     LOGIN = "LOGIN"
     LOGOUT = "LOGOUT"

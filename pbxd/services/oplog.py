@@ -31,6 +31,10 @@ FILTER_MAX_LEN = 200
 LOGIN = "login"
 LOGIN_FAILED = "login_failed"
 LOGOUT = "logout"
+# A desk phone's feature code to monitor an agent's call (*90<agent> ...), allowed or refused;
+# the API's monitoring is "POST /api/v1/agents/{extension}/monitor" like any API write.
+PHONE_MONITOR = "phone_monitor"
+PHONE_MONITOR_REFUSED = "phone_monitor_refused"
 
 
 @dataclass(frozen=True)

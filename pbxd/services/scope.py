@@ -99,6 +99,15 @@ class Scope:
             self.kind is ScopeKind.TEAM and extension in self.agents
         )
 
+    def sees_live_call(self, queue: str | None, agent: str) -> bool:
+        """A call in progress (issue 7: listing, monitoring, hanging up): a queue call when
+        its queue is one he leads, a call without a queue when its agent is of his team."""
+        if self.kind is ScopeKind.ALL:
+            return True
+        if self.kind is ScopeKind.TEAM:
+            return queue in self.queues if queue is not None else agent in self.agents
+        return agent == self.extension
+
     def sees_box(self, box: str) -> bool:
         """A voicemail box (an extension's or a queue's number)."""
         if self.kind is ScopeKind.ALL:

@@ -226,6 +226,13 @@ class WebSocketTransport:
         if self.table.remove(peer, connection):
             log.debug("SIP WebSocket from %s closed (%d open)", peer, len(self.table))
 
+    def drop(self, peer: Peer, reason: str) -> None:
+        """Close a client's connection from pbxd's side (its softphone was taken over)."""
+        connection = self.table.get(peer)
+        if connection is not None and self.table.remove(peer, connection):
+            log.info("closing SIP WebSocket from %s: %s", peer, reason)
+            connection.close(CLOSE_POLICY, reason)
+
     # -- the SIP core's side (pbxd.call.sipcore.Transport) --------------------------------------
 
     def send(self, data: bytes, peer: Peer) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from tornado.web import Application
 
 from ..services import Services
+from ..services.live import LiveHub
 from ..transport.ws import WebSocketTransport
 from .archive import RecordingsArchiveHandler
 from .auth import LoginHandler, LogoutHandler, MyPasswordHandler, SessionHandler
@@ -34,19 +36,37 @@ from .callcenter import (
     TrunkHandler,
     TrunksHandler,
 )
+from .calls import (
+    CALL_CONTROL_ROUTES,
+    AgentHangupHandler,
+    AgentMonitorHandler,
+    LiveCallsHandler,
+)
 from .cdr import CdrHandler
 from .contacts import BlacklistEntryHandler, BlacklistHandler, ContactHandler, ContactsHandler
 from .extensions import ExtensionHandler, ExtensionsHandler
 from .greetings import GreetingHandler
 from .history import CallLegsHandler, QueueEventsHandler
+from .live import PATH as LIVE_PATH
+from .live import LiveHandler
 from .meta import HealthHandler, OpenApiHandler, SystemStatusHandler
+from .mycalls import MyCallBackHandler, MyCallsHandler, MyDialHandler
 from .oplog import OperationLogHandler
 from .prompts import PromptAudioHandler, PromptHandler, PromptsHandler
 from .ratelimit import LoginThrottle
 from .recordings import RecordingAudioHandler, RecordingHandler, RecordingsHandler
 from .reports import ReportsHandler
+from .screenpop import (
+    CallDispositionHandler,
+    DispositionCodeHandler,
+    DispositionCodesHandler,
+    DispositionsHandler,
+    MemosHandler,
+    ScreenPopHandler,
+)
 from .sipws import PATH as SIP_WS_PATH
 from .sipws import SipWebSocketHandler
+from .softphone import SoftphoneHandler
 from .static import ui_routes
 from .system import BackupHandler, RestoreHandler, SystemInfoHandler
 from .users import MeHandler, UserHandler, UsersHandler
@@ -63,6 +83,10 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/users", UsersHandler),
     ("/api/v1/users/me", MeHandler),
     ("/api/v1/users/me/password", MyPasswordHandler),
+    ("/api/v1/users/me/softphone", SoftphoneHandler),
+    ("/api/v1/users/me/calls", MyCallsHandler),
+    ("/api/v1/users/me/calls/{call_id}/dial", MyCallBackHandler),
+    ("/api/v1/users/me/dial", MyDialHandler),
     ("/api/v1/users/{username}", UserHandler),
     ("/api/v1/operation-log", OperationLogHandler),
     ("/api/v1/extensions", ExtensionsHandler),
@@ -76,6 +100,12 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/agents/{extension}/logout", AgentLogoutHandler),
     ("/api/v1/agents/{extension}/pause", AgentPauseHandler),
     ("/api/v1/agents/{extension}/unpause", AgentUnpauseHandler),
+    # live agent calls and supervisor monitoring (issue 7)
+    ("/api/v1/agents/{extension}/monitor", AgentMonitorHandler),
+    ("/api/v1/agents/{extension}/hangup", AgentHangupHandler),
+    # the agent's call controls: /call, /call/hold ... /call/consult/complete (issue 7)
+    *CALL_CONTROL_ROUTES,
+    ("/api/v1/calls/live", LiveCallsHandler),
     ("/api/v1/ivrs", IvrsHandler),
     ("/api/v1/ivrs/{name}", IvrHandler),
     ("/api/v1/inbound-routes", InboundRoutesHandler),
@@ -105,6 +135,13 @@ ROUTES: tuple[tuple[str, type[BaseHandler]], ...] = (
     ("/api/v1/contacts/{id}", ContactHandler),
     ("/api/v1/blacklist", BlacklistHandler),
     ("/api/v1/blacklist/{id}", BlacklistEntryHandler),
+    # the agent's screen pop, memos and wrap-up dispositions (issue 7, m0008)
+    ("/api/v1/screenpop", ScreenPopHandler),
+    ("/api/v1/memos", MemosHandler),
+    ("/api/v1/dispositions", DispositionsHandler),
+    ("/api/v1/calls/{call_id}/disposition", CallDispositionHandler),
+    ("/api/v1/disposition-codes", DispositionCodesHandler),
+    ("/api/v1/disposition-codes/{code}", DispositionCodeHandler),
     ("/api/v1/system/status", SystemStatusHandler),
     ("/api/v1/system/info", SystemInfoHandler),
     ("/api/v1/system/backup", BackupHandler),
@@ -135,10 +172,15 @@ def make_app(
     clock: Callable[[], float] = time.monotonic,
     ui_dir: Path | None = None,
     sip_ws: WebSocketTransport | None = None,
+    live: LiveHub | None = None,
+    tls: Mapping[str, Any] | None = None,
 ) -> Application:
     """The API application. `clock` (monotonic seconds) drives the login rate limit.
     `ui_dir`: the built web console (pbxd.web.static), served at / and /ui/; None: API only.
     `sip_ws`: the SIP core's WebSocket transport, served at /ws (RFC 7118); None: no /ws.
+    `live`: the live push hub (pbxd.services.live), served at /api/v1/live; None: none.
+    `tls`: the HTTPS port and certificate (pbxd.web.tls DeviceCertificate.info) that
+    /api/v1/system/info shows; None: no HTTPS. Serving HTTPS is the caller's listen().
 
     Serve it with a body cap above MAX_BODY_BYTES, e.g. `app.listen(port, address,
     max_body_size=1 << 20)`, so that oversized JSON gets a JSON 413 and huge uploads are cut off.
@@ -148,6 +190,7 @@ def make_app(
         status_provider=status_provider,
         clock=clock,
         login_throttle=LoginThrottle(),
+        tls=tls,
     )
     handlers = [
         (route_pattern(path), handler, {"ctx": ctx, "route": path}) for path, handler in ROUTES
@@ -168,4 +211,7 @@ def make_app(
         # SIP over WebSocket is no JSON API route (not a BaseHandler, not in OpenAPI): it goes
         # into its own host rule, matched before the API's, and stays out of ROUTES.
         app.add_handlers(r".*$", [(SIP_WS_PATH, SipWebSocketHandler, {"transport": sip_ws})])
+    if live is not None:
+        # The live channel (wallboard, agent state, pops) is a WebSocket too: same treatment.
+        app.add_handlers(r".*$", [(LIVE_PATH, LiveHandler, {"ctx": ctx, "hub": live})])
     return app

@@ -125,6 +125,7 @@ class SessionHandler(BaseHandler):
         cookie = self.get_cookie(SESSION_COOKIE)
         assert cookie is not None  # the session came from it
         self.services.users.close_session(cookie)
+        self.services.softphone.release(cookie)  # its browser softphone stops working too
         record_auth(self, LOGOUT, session.user.username, session.user.role, "session")
         self.clear_cookie(SESSION_COOKIE, **self._cookie_attributes())
         self.reply_no_content()

@@ -83,6 +83,8 @@ class ApiContext:
     status_provider: StatusProvider | None
     clock: Callable[[], float]  # monotonic seconds, for the login throttle
     login_throttle: LoginThrottle
+    # HTTPS: the port and the device certificate (DeviceCertificate.info); None: HTTP only
+    tls: Mapping[str, Any] | None = None
 
 
 class BaseHandler(RequestHandler):

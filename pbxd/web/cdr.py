@@ -12,7 +12,7 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
-from ..services import CdrView, Masker
+from ..services import CdrView, DispositionView, Masker
 from ..services.reports import DEFAULT_TIMEZONE, CdrExportRow, resolve_timezone
 from .base import ADMIN_OR_SUPERVISOR, BaseHandler
 from .csvexport import requested_format, send_csv
@@ -42,12 +42,18 @@ class CdrHandler(BaseHandler):
             scope=self.scope(),
         )
         masker = self.masker()
-        self.reply({"items": [masked_cdr_json(view, masker) for view in views]})
+        wrapups = self.services.dispositions.latest_for_calls(view.call_id for view in views)
+        items = [masked_cdr_json(view, masker, wrapups.get(view.call_id)) for view in views]
+        self.reply({"items": items})
 
 
-def masked_cdr_json(view: CdrView, masker: Masker) -> dict[str, Any]:
+def masked_cdr_json(
+    view: CdrView, masker: Masker, wrapup: DispositionView | None = None
+) -> dict[str, Any]:
+    """`wrapup`: the call's disposition changed last (issue 7), if any."""
     return {**cdr_json(view), "caller": masker.number(view.caller),
-            "callee": masker.number(view.callee)}  # fmt: skip
+            "callee": masker.number(view.callee),
+            "disposition_code": wrapup.code if wrapup is not None else None}  # fmt: skip
 
 
 # -- CSV export: GET /api/v1/cdr?format=csv -------------------------------------------------
@@ -60,7 +66,9 @@ EXPORT_PARAMETERS = ("format", "timezone")
 CDR_CSV_COLUMNS = (
     "id", "call_id", "start", "answer", "end", "caller", "callee", "direction", "duration",
     "billsec", "disposition", "hangup_side", "queue", "agent", "wait", "survey", "survey_reason",
+    "disposition_code", "disposition_note",
 )  # fmt: skip
+_WRAPUP_COLUMNS = ("disposition_code", "disposition_note")  # not in CdrExportRow
 
 
 def export_format(params: dict[str, str]) -> str:
@@ -74,9 +82,13 @@ def _local(moment: datetime | None, zone: tzinfo) -> str | None:
     return None if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _csv_row(row: CdrExportRow, zone: tzinfo, masker: Masker) -> list[Any]:
+def _csv_row(
+    row: CdrExportRow, zone: tzinfo, masker: Masker, wrapup: DispositionView | None
+) -> list[Any]:
     values = {
-        **{name: getattr(row, name) for name in CDR_CSV_COLUMNS},
+        **{name: getattr(row, name) for name in CDR_CSV_COLUMNS if name not in _WRAPUP_COLUMNS},
+        "disposition_code": wrapup.code if wrapup is not None else None,
+        "disposition_note": masker.text(wrapup.note) if wrapup is not None else None,
         "caller": masker.number(row.caller),
         "callee": masker.number(row.callee),
         "start": _local(row.start, zone),
@@ -91,14 +103,15 @@ async def send_cdr_csv(handler: BaseHandler, params: dict[str, str]) -> None:
     zone = resolve_timezone(params.get("timezone", DEFAULT_TIMEZONE))
     paging_params(params, DEFAULT_LIMIT)  # checked, though the export is not paged
     start_from, start_to = time_param(params, "from"), time_param(params, "to")
-    reports = handler.services.reports
+    reports, dispositions = handler.services.reports, handler.services.dispositions
     scope, masker = handler.scope(), handler.masker()
 
     def rows() -> list[list[Any]]:  # masked here too: name_only looks names up
         found = reports.export_cdr(
             start_from=start_from, start_to=start_to, number=params.get("number"), scope=scope
         )
-        return [_csv_row(row, zone, masker) for row in found]
+        wrapups = dispositions.latest_for_calls(row.call_id for row in found)
+        return [_csv_row(row, zone, masker, wrapups.get(row.call_id)) for row in found]
 
     # up to 100000 rows: off the event loop
     table = await IOLoop.current().run_in_executor(None, reports.on_worker, rows)

@@ -48,6 +48,7 @@ MAX_MESSAGE_LEN = 2000
 # Request fields and query parameters, as the API names them.
 FIELD_NAMES: Final[Mapping[str, str]] = {
     "action": "操作",
+    "active": "启用",
     "agent": "坐席",
     "agents": "坐席",
     "announce_agent_id": "播报坐席工号",
@@ -63,7 +64,9 @@ FIELD_NAMES: Final[Mapping[str, str]] = {
     "cdr": "话单",
     "channels": "声道数",
     "closed_destination": "非工作时间目的地",
+    "code": "代码",
     "company": "公司",
+    "content": "内容",
     "data": "数据",
     "days": "星期",
     "destination": "目的地",
@@ -88,6 +91,8 @@ FIELD_NAMES: Final[Mapping[str, str]] = {
     "invalid_prompt": "无效按键提示音",
     "join_empty": "无坐席时允许进入",
     "keys": "按键",
+    "label_en": "英文名称",
+    "label_zh": "中文名称",
     "lang": "语言",
     "language": "语言",
     "leave_when_empty": "无坐席时离开队列",
@@ -99,6 +104,7 @@ FIELD_NAMES: Final[Mapping[str, str]] = {
     "max_members": "最大成员数",
     "max_wait": "最长等待时间",
     "members": "成员",
+    "mode": "模式",
     "moderator_pin": "主持人密码",
     "music": "等待音乐",
     "name": "名称",
@@ -114,6 +120,7 @@ FIELD_NAMES: Final[Mapping[str, str]] = {
     "period": "统计周期",
     "periodic_interval": "定时播报间隔",
     "periodic_prompt": "定时播报语音",
+    "position": "排序",
     "pin": "入会密码",
     "port": "端口",
     "prompt": "提示音",
@@ -154,6 +161,7 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "call": "通话",
     "conference": "会议室",
     "contact": "联系人",
+    "disposition code": "话后小结代码",
     "extension": "分机",
     "hangup": "挂断",
     "inbound_route": "呼入路由",
@@ -287,6 +295,17 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
     ("the request comes from another origin", "请求来自其他来源（跨站请求），已拒绝"),
     ("missing bearer token", "缺少访问令牌，请先登录"),
     ("invalid or expired token", "访问令牌无效或已过期，请重新登录"),
+    # -- the live channel /api/v1/live (pbxd/web/live.py) --
+    (
+        "token: never in the URL (it would be logged); send it in the Authorization header or "
+        "as the WebSocket subprotocol pbxd.bearer.<token>",
+        '令牌：不能放在网址中（会被记入日志）；请通过 "Authorization" 请求头或 WebSocket 子协议 '
+        '"pbxd.bearer.<令牌>" 发送',
+    ),
+    (
+        "topics: unknown topic {value}; expected wallboard, agent or both",
+        '订阅主题：未知的主题 {value}；应为 "wallboard"、"agent" 或两者',
+    ),
     ("too many failed logins; retry in {seconds} s", "登录失败次数过多，请 {seconds} 秒后重试"),
     ("role {role} may not {method} this resource", "{role}无权对此资源执行 {method} 操作"),
     ("role {role} may only use its own voicemail box", "{role}只能使用自己的语音信箱"),
@@ -330,6 +349,40 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
     ("blacklist entry {key} exists", "黑名单条目 {key} 已存在"),
     ("blacklist entry {key} not found", "黑名单条目 {key} 不存在"),
     ("no blacklist entry {value}", "黑名单条目 {value} 不存在"),
+    # -- screen pop, memos and wrap-up dispositions (issue 7, m0008) --
+    (
+        "{field}: expected {low} to {high} lower-case letters, digits or '_', "
+        "starting with a letter",
+        "{field}：应为 {low} 到 {high} 个小写字母、数字或 '_'，并以字母开头",
+    ),
+    # before "{kind} {key} ...", whose lazy kind would stop at "disposition"
+    ("disposition code {key} exists", "话后小结代码 {key} 已存在"),
+    ("disposition code {key} not found", "话后小结代码 {key} 不存在"),
+    (
+        "disposition code {key} is in use by {count} calls; deactivate it instead",
+        "话后小结代码 {key} 已被 {count} 个通话使用；请改为停用",
+    ),
+    (
+        "{field}: {value} is not an active disposition code",
+        "{field}：{value} 不是启用中的话后小结代码",
+    ),
+    (
+        "this agent account is linked to no extension, so it has no calls",
+        "该坐席账号未关联分机，因此没有通话",
+    ),
+    ("call {call} is not one of your calls", "通话 {call} 不是您的通话"),
+    (
+        "{field}: an agent sets the disposition of his own calls only",
+        "{field}：坐席只能填写自己通话的话后小结",
+    ),
+    (
+        "{field}: extension {number} took no part in call {call}",
+        "{field}：分机 {number} 没有参与通话 {call}",
+    ),
+    (
+        "{field}: required (the extension whose disposition this is)",
+        "{field}：必填（这条话后小结所属的分机）",
+    ),
     # -- users --
     ("{field}: {value} is reserved", "{field}：{value} 为保留名称，不能使用"),
     ("extension {number} is linked to another user", "分机 {number} 已关联其他用户"),
@@ -674,6 +727,80 @@ CATALOG: Final[tuple[tuple[str, str], ...]] = (
     ),
     ("backup: cannot be brought up to date ({error})", "备份：无法升级到当前版本（{error}）"),
     ("backup: tables missing: {tables}", "备份：缺少数据表：{tables}"),
+    # -- the browser softphone (issue 7) --
+    ("{field}: 1 to 32 characters", "{field}：应为 1 到 32 个字符"),
+    ("{field}: {number} cannot be dialled from here", "{field}：无法从这里拨打 {number}"),
+    (
+        "extension {number} is in use in another browser",
+        "分机 {number} 正在另一个浏览器中使用",
+    ),
+    (
+        "the softphone needs a console session (log in in the browser)",
+        "网页电话需要控制台会话（请在浏览器中登录）",
+    ),
+    (
+        "you have no extension: ask the administrator for one",
+        "您没有分机：请联系管理员分配",
+    ),
+    # -- live agent calls and supervisor monitoring (issue 7, services/calls.py) --
+    ("call control not running", "呼叫控制未运行"),
+    ("agent {number} has no call in progress", "坐席 {number} 当前没有通话"),
+    (
+        "agent {number} is on a call of queue {queue}, not one of your queues",
+        "坐席 {number} 正在接听队列 {queue} 的来电，该队列不是您负责的队列",
+    ),
+    (
+        "user {username} is linked to no extension: monitoring rings your own extension",
+        "用户 {username} 未关联分机：监听时系统会呼叫您自己的分机",
+    ),
+    ("extension {number} cannot monitor its own call", "分机 {number} 不能监听自己的通话"),
+    ("extension {number} is on a customer call itself", "分机 {number} 自己正在与客户通话"),
+    (
+        "extension {number} is not registered: no phone to ring",
+        "分机 {number} 未注册：没有可呼叫的话机",
+    ),
+    ("extension {number} cannot be rung now", "分机 {number} 当前无法呼叫"),
+    (
+        "extension {number} is linked to no user who may monitor",
+        "分机 {number} 未关联有监听权限的用户",
+    ),
+    ("role {role} may not monitor calls", "{role}无权监听通话"),
+    # -- the agent's call controls (issue 7, services/calls.py) --
+    (
+        "agent {number} is not you: an agent controls his own calls",
+        "坐席 {number} 不是您本人：坐席只能操作自己的通话",
+    ),
+    (
+        "agent {number} is on an internal call: it cannot be held, transferred or muted",
+        "坐席 {number} 正在进行内部呼叫：内部呼叫不能保持、转移或静音",
+    ),
+    (
+        "to: expected the digits of an extension or a queue number",
+        "目标号码：应为分机号或队列号（数字）",
+    ),
+    ("{number} is a party of the call already", "{number} 已在本通话中"),
+    (
+        "{number} is a {kind}: a call is transferred to an extension or a queue",
+        "{number} 是{kind}：通话只能转移到分机或队列",
+    ),
+    ("{number} is a {kind}: one consults an extension", "{number} 是{kind}：咨询只能呼叫分机"),
+    ("{number} is no extension or queue of this system", "{number} 不是本系统的分机或队列"),
+    ("extension {number} is on a customer call", "分机 {number} 正在与客户通话"),
+    ("agent {number} has no consultation in progress", "坐席 {number} 当前没有进行中的咨询"),
+    (
+        "the extension agent {number} consults has not answered yet",
+        "坐席 {number} 咨询的分机尚未接听",
+    ),
+    (
+        "agent {number} is in a consultation: complete or cancel it first",
+        "坐席 {number} 正在咨询：请先完成转移或取消咨询",
+    ),
+    (
+        "agent {number} is in a three-way call: leave it (complete) or drop the third party "
+        "(cancel) first",
+        "坐席 {number} 正在三方通话：请先退出（完成转移）或挂断第三方（取消）",
+    ),
+    ("the call of agent {number} is being transferred", "坐席 {number} 的通话正在转移中"),
     # -- general shapes, last: they also match messages the templates above translate --
     ("{field}: expected {first} or {second}", "{field}：应为 {first} 或 {second}"),
     ("{field}: at most {count}", "{field}：最多 {count} 个"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..services.extensions import RECORDING_POLICIES
 from .openapi_callcenter import CALLCENTER_PATHS, CALLCENTER_SCHEMAS
+from .openapi_calls import CALLS_PATHS, CALLS_SCHEMAS
 from .openapi_common import (
     ADMIN_ROLES,
     ALL_ROLES,
@@ -30,6 +31,8 @@ from .openapi_contacts import CONTACTS_PATHS, CONTACTS_SCHEMAS, add_masking_note
 from .openapi_history import DISPOSITIONS, HISTORY_PATHS, HISTORY_SCHEMAS
 from .openapi_prompts import PROMPTS_PATHS, PROMPTS_SCHEMAS
 from .openapi_reports import REPORTS_PATHS, REPORTS_SCHEMAS, add_cdr_export
+from .openapi_screenpop import SCREENPOP_PATHS, SCREENPOP_SCHEMAS, add_cdr_disposition
+from .openapi_softphone import SOFTPHONE_PATHS, SOFTPHONE_SCHEMAS
 from .openapi_system import SYSTEM_PATHS, SYSTEM_SCHEMAS
 from .openapi_users import USERS_PATHS, USERS_SCHEMAS, add_session_auth
 
@@ -382,9 +385,21 @@ add_cdr_export(OPENAPI_DOCUMENT["paths"]["/api/v1/cdr"]["get"])
 OPENAPI_DOCUMENT["paths"].update(USERS_PATHS)
 OPENAPI_DOCUMENT["components"]["schemas"].update(USERS_SCHEMAS)
 add_session_auth(OPENAPI_DOCUMENT)
+# The browser softphone's SIP key (issue 7).
+OPENAPI_DOCUMENT["paths"].update(SOFTPHONE_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(SOFTPHONE_SCHEMAS)
+
+# Live agent calls and supervisor monitoring (issue 7).
+OPENAPI_DOCUMENT["paths"].update(CALLS_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(CALLS_SCHEMAS)
 
 # Customers and the blacklist (m0007); number masking and supervisor scope on the operations
 # they concern.
 OPENAPI_DOCUMENT["paths"].update(CONTACTS_PATHS)
 OPENAPI_DOCUMENT["components"]["schemas"].update(CONTACTS_SCHEMAS)
 add_masking_notes(OPENAPI_DOCUMENT["paths"])
+
+# The agent's screen pop, memos and wrap-up dispositions (issue 7, m0008).
+OPENAPI_DOCUMENT["paths"].update(SCREENPOP_PATHS)
+OPENAPI_DOCUMENT["components"]["schemas"].update(SCREENPOP_SCHEMAS)
+add_cdr_disposition(OPENAPI_DOCUMENT["components"]["schemas"]["Cdr"])

@@ -175,9 +175,17 @@ HISTORY_PATHS: dict[str, Any] = {
                 "content": {"audio/wav": {"schema": BINARY}},
             },
             "responses": {
-                "200": json_body({"type": "object", "properties": {
-                    "box": {"type": "string"}, "duration": {"type": "number"},
-                    "audio": {"type": "string"}}}, "The greeting is set"),  # fmt: skip
+                "200": json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "box": {"type": "string"},
+                            "duration": {"type": "number"},
+                            "audio": {"type": "string"},
+                        },
+                    },
+                    "The greeting is set",
+                ),  # fmt: skip
                 "400": json_body(ref("Error"), "Not a WAV the converter reads, or too long"),
                 **AUTH,
                 "413": error("TooLarge"),
@@ -188,8 +196,11 @@ HISTORY_PATHS: dict[str, Any] = {
             "operationId": "deleteVoicemailGreeting",
             "summary": "Back to the default greeting; admins and the box's owner",
             "x-pbxd-roles": ALL_ROLES,
-            "responses": {"204": {"description": "Removed"}, **AUTH,
-                          "404": error("NotFound")},  # fmt: skip
+            "responses": {
+                "204": {"description": "Removed"},
+                **AUTH,
+                "404": error("NotFound"),
+            },  # fmt: skip
         },
     },
     "/api/v1/voicemail/{box}/{id}": {

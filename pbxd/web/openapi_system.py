@@ -13,7 +13,8 @@ SYSTEM_PATHS: dict[str, Any] = {
     "/api/v1/system/info": {
         "get": {
             "operationId": "getSystemInfo",
-            "summary": "Host name, firmware, time, uptime and the network interfaces (read only)",
+            "summary": "Host name, firmware, time, uptime, the network interfaces and the HTTPS "
+            "certificate (read only)",
             "x-pbxd-roles": ["admin", "supervisor"],
             "responses": {"200": json_body(ref("SystemInfo"), "The system"), **AUTH},
         }
@@ -45,8 +46,11 @@ SYSTEM_PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": json_body(ref("RestoreResult"), "Restored"),
-                "400": json_body(ref("Error"), "Not a backup this device can restore "
-                                 "(bad_backup, with the reason); nothing changed"),
+                "400": json_body(
+                    ref("Error"),
+                    "Not a backup this device can restore "
+                    "(bad_backup, with the reason); nothing changed",
+                ),
                 **AUTH,
                 "413": error("TooLarge"),
                 "415": json_body(ref("Error"), "Not sent as application/zip"),
@@ -76,6 +80,43 @@ SYSTEM_SCHEMAS: dict[str, Any] = {
                         "addresses": {"type": "array", "items": {"type": "string"}},
                     },
                 },
+            },
+            "tls": {
+                "oneOf": [{"type": "null"}, ref("TlsInfo")],
+                "description": "HTTPS (and wss:// at /ws): its port and the device certificate "
+                "served there (data-dir/tls/device.crt, read at start); null when pbxd serves "
+                "HTTP only",
+            },
+        },
+    },
+    "TlsInfo": {
+        "type": "object",
+        "required": [
+            "https_port",
+            "fingerprint_sha256",
+            "subject",
+            "issuer",
+            "self_signed",
+            "not_before",
+            "not_after",
+            "alt_names",
+        ],
+        "properties": {
+            "https_port": {"type": "integer"},
+            "fingerprint_sha256": {
+                "type": "string",
+                "description": "SHA-256 of the certificate (DER), hex pairs joined by colons, "
+                "as browsers show it: compare it before accepting a self-signed certificate",
+            },
+            "subject": {"type": "string", "description": "RFC 4514"},
+            "issuer": {"type": "string", "description": "RFC 4514"},
+            "self_signed": {"type": "boolean"},
+            "not_before": TIME,
+            "not_after": TIME,
+            "alt_names": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "subjectAltName: DNS names and IP addresses",
             },
         },
     },

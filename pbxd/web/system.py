@@ -1,4 +1,4 @@
-"""System: /api/v1/system/info (time, network, firmware), /api/v1/system/backup and
+"""System: /api/v1/system/info (time, network, firmware, HTTPS), /api/v1/system/backup and
 /api/v1/system/restore (the configuration as one file; pbxd/services/backup.py)."""
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ def network_interfaces() -> list[dict[str, Any]]:
             "name": link.get("ifname", ""),
             "state": link.get("operstate", ""),
             "mac": link.get("address", ""),
-            "addresses": [f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", [])
-                          if "local" in a],  # fmt: skip
+            "addresses": [
+                f"{a['local']}/{a['prefixlen']}" for a in link.get("addr_info", []) if "local" in a
+            ],  # fmt: skip
         }
         for link in links
         if link.get("ifname") != "lo"
@@ -63,6 +64,8 @@ class SystemInfoHandler(BaseHandler):
                 "timezone": time.tzname[0],
                 "uptime": _uptime(),
                 "interfaces": interfaces,
+                # HTTPS and its certificate (pbxd.web.tls); null when pbxd serves HTTP only
+                "tls": None if self.ctx.tls is None else dict(self.ctx.tls),
             }
         )
 

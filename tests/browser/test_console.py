@@ -325,7 +325,7 @@ def test_supervisor_views_queues_read_only_and_changes_his_password(
     assert visible_text(page.locator("[data-testid=current-role]")) == "组长"
     links = [link.get_attribute("data-nav") for link in page.locator("nav.sidebar a").all()]
     # monitoring first, then history and read-only configuration pages; no admin page
-    assert links[:3] == ["desk", "agents", "queues"]
+    assert links[:5] == ["desk", "agents", "wallboard", "live-calls", "queues"]
     assert not set(links) & {"extensions", "prompts", "trunks", "users", "system", "operation-log"}
     assert {"recordings", "cdr", "reports"} <= set(links)
 

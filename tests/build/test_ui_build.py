@@ -35,7 +35,8 @@ def test_bundle_is_minified_without_sourcemaps_and_has_chart_chunk(bundle: Path)
     app = next(path for path in scripts if path.name.startswith("app-"))
     text = app.read_text()
     assert "sourceMappingURL" not in text
-    assert text.count("\n") < 50  # minified
+    # minified: long lines (the few newlines left are inside JsSIP's string literals)
+    assert len(text) / (text.count("\n") + 1) > 2000
     # Chart.js is bundled (lazy chunk), nothing is fetched from elsewhere at run time
     chunks = "".join(path.read_text() for path in scripts)
     assert "doughnut" in chunks

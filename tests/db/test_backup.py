@@ -55,8 +55,12 @@ def rewrite(data: bytes, change) -> bytes:
 
 def test_every_table_is_either_configuration_or_history(db_path: Path) -> None:
     with sqlite3.connect(db_path) as connection:
-        tables = {row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")}
+        tables = {
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
     assert set(CONFIG_TABLES) | set(HISTORY_TABLES) == tables  # fmt: skip
     assert not set(CONFIG_TABLES) & set(HISTORY_TABLES)
 
@@ -154,8 +158,13 @@ def schema_4_backup(workdir: Path) -> bytes:
     )
     old.close()
     body = path.read_bytes()
-    manifest = {"product": "CooCenter S10", "kind": "configuration-backup", "format": 1,
-                "schema_version": 4, "files": {DATABASE: hashlib.sha256(body).hexdigest()}}
+    manifest = {
+        "product": "CooCenter S10",
+        "kind": "configuration-backup",
+        "format": 1,
+        "schema_version": 4,
+        "files": {DATABASE: hashlib.sha256(body).hexdigest()},
+    }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr(MANIFEST, json.dumps(manifest))
@@ -202,17 +211,27 @@ def _sha(data: bytes) -> str:
         (
             lambda data: rewrite(
                 data,
-                lambda n, b: json.dumps({**json.loads(b), "kind": "firmware"}).encode()
-                if n == MANIFEST else b,
+                lambda n, b: (
+                    json.dumps({**json.loads(b), "kind": "firmware"}).encode()
+                    if n == MANIFEST
+                    else b
+                ),
             ),
             "not a CooCenter configuration backup",
         ),
         (
             lambda data: rewrite(
                 data,
-                lambda n, b: json.dumps({**json.loads(b), "files": {
-                    **json.loads(b)["files"], "../../etc/passwd": _sha(b"x")}}).encode()
-                if n == MANIFEST else b,
+                lambda n, b: (
+                    json.dumps(
+                        {
+                            **json.loads(b),
+                            "files": {**json.loads(b)["files"], "../../etc/passwd": _sha(b"x")},
+                        }
+                    ).encode()
+                    if n == MANIFEST
+                    else b
+                ),
             ),
             "differ from the manifest",
         ),

@@ -45,7 +45,7 @@ def test_open_sets_durable_pragmas(db_path: Path) -> None:
 
 def test_open_creates_schema_and_records_version(db_path: Path) -> None:
     assert set(db.get_tables()) >= {"user", "api_token", "extension", "cdr", "schema_version"}
-    assert versions() == [m.version for m in migrations.known_migrations()] == list(range(1, 8))
+    assert versions() == [m.version for m in migrations.known_migrations()] == list(range(1, 9))
 
 
 def test_live_models_match_migrated_schema(db_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_reopen_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     close_database()
     for _ in range(2):
         open_database(path)
-        assert versions() == [m.version for m in migrations.known_migrations()] == list(range(1, 8))
+        assert versions() == [m.version for m in migrations.known_migrations()] == list(range(1, 9))
         assert migrations.apply_migrations(db) == []
         assert [row.number for row in Extension.select()] == ["1001"]
         close_database()

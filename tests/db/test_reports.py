@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pbxd.call.apps.queues import QueueFinished
+from pbxd.call.apps.queues import AgentLeg, QueueFinished
 from pbxd.call.cdr import call_record
 from pbxd.call.history import extension_call_history, queue_call_history, queue_event_entry
 from pbxd.callcenter.agents import LogEvent
@@ -626,7 +626,7 @@ class Site:
         call = SimpleNamespace(
             queue=queue, leg=leg, joined_at=self.at(start + 1), agent=None, agent_leg=None,
             connected_at=None, recording=None, hangup_side=HangupSide.CALLER,
-            agent_hung_up=False,
+            agent_hung_up=False, forced_by=None, agent_legs=[],
         )  # fmt: skip
         events: list[LogEvent] = []
         rung: dict[str, datetime] = {}
@@ -647,8 +647,10 @@ class Site:
                 elif isinstance(action, Connect) and action.call == core_id:
                     call.agent, call.connected_at = action.agent, self.at(now)
                     call.agent_leg = SimpleNamespace(
-                        started_at=rung[action.agent], answered_at=self.at(now), ended_at=None
-                    )
+                        started_at=rung[action.agent], answered_at=self.at(now), ended_at=None,
+                        answered=True, ended_by_remote=False, end_status=None,
+                    )  # fmt: skip
+                    call.agent_legs.append(AgentLeg(action.agent, call.agent_leg))
                 elif isinstance(action, Overflow) and action.call == core_id:
                     finish(now, Disposition.NO_ANSWER)
 

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -358,3 +359,29 @@ def check_cdr_row(row: dict[str, Any]) -> None:
     else:
         assert not row["answer"], f"unanswered call with an answer time: {row}"
         assert float(row["billsec"]) == 0, f"unanswered call with billsec: {row}"
+
+
+@dataclass
+class HttpsPbxd(PbxdProcess):
+    """A pbxd that also serves HTTPS and wss:// (`--https-port`, passed in `extra_args`) on a
+    free port of its own, with the device certificate it makes in its data directory."""
+
+    https_port: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        while self.https_port in (0, self.http_port, self.sip_port):
+            self.https_port = free_port(self.host)
+        self.extra_args = [*self.extra_args, "--https-port", str(self.https_port)]
+
+    def https_url(self, path: str = "", host: str | None = None) -> str:
+        return f"https://{host or self.host}:{self.https_port}{path}"
+
+    @property
+    def certificate(self) -> Path:
+        return self.data_dir / "tls" / "device.crt"
+
+    def trusting(self) -> ssl.SSLContext:
+        """A TLS client context that trusts this pbxd's device certificate alone (names
+        checked): what a browser does once an administrator imported the certificate."""
+        return ssl.create_default_context(cafile=str(self.certificate))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .audio import peak_frequency, window, write_tone
+from .audio import peak_frequency, wav_seconds, window, write_tone
 from .pbxd_process import PbxdProcess
 from .peers.pjsua_phone import PjsuaPhone, stop_phones
 from .test_bad_sip import RawPeer
@@ -72,6 +72,7 @@ def test_call_keeps_audio_through_garbage_and_hold_resume(
         caller.call("1022")
         caller.wait_for("call_state", timeout=10, where=lambda e: e["state"] == "CONFIRMED")
         caller.wait_for("media_active", timeout=5)
+        recording_from = time.monotonic()
         time.sleep(1.0)
         before = media_packets(pbxd)
 
@@ -87,6 +88,7 @@ def test_call_keeps_audio_through_garbage_and_hold_resume(
         callee.wait_for("media_state", timeout=5, where=lambda e: e["status"] == "active")
         caller.wait_for("media_state", timeout=5, where=lambda e: e["status"] == "active")
         time.sleep(2.5)
+        recording_until = time.monotonic()
         caller.hangup()
         caller.wait_for("call_ended", timeout=10)
         callee.wait_for("call_ended", timeout=10)
@@ -95,8 +97,10 @@ def test_call_keeps_audio_through_garbage_and_hold_resume(
 
     for phone in (caller, callee):
         assert not [e for e in phone.events if e["event"] == "error"], phone.diagnostics()
-    # The last two seconds come after the garbage and after the resume.
+    # The last two seconds come after the garbage and after the resume: the recordings went
+    # on through the re-INVITEs (a recorder cut off at the hold would end before them).
     for recording, expected in ((callee_heard, 440.0), (caller_heard, 1000.0)):
+        assert wav_seconds(recording) > recording_until - recording_from - 1.0, recording.name
         samples, rate = window(recording, -2.2, -0.2)
         heard = peak_frequency(samples, rate)
         assert abs(heard - expected) <= TOLERANCE_HZ, (recording.name, heard)

@@ -442,3 +442,45 @@ async def test_a_bridge_of_one_records_that_endpoint(engine, tmp_path) -> None:
     ).stdout
     assert abs(dominant(np.frombuffer(pcm, np.int16)[1600:]) - 440) < 15
     assert not engine.bridges
+
+
+async def test_a_one_way_link_goes_through_the_mixer_not_the_fast_path(engine) -> None:
+    """An agent muted to his customer (agent call controls): the fast path would carry him."""
+    customer, agent = await FakePhone.open("PCMU", 440), await FakePhone.open("PCMU", 1000)
+    endpoints = await connect(engine, customer, agent)
+    c, a = endpoints[customer], endpoints[agent]
+    bridge = engine.bridge([c, a])
+    assert bridge.fast_path
+    assert engine.rebridge(bridge, [c, a], {(c, a): 1.0})  # a hears c; c hears nobody
+    assert not bridge.fast_path
+    await talk(engine, endpoints)
+    assert abs(dominant(agent.received_audio()) - 440) < 15
+    assert np.abs(customer.received_audio()).max() < 200  # silence (mu-law's smallest steps)
+    engine.rebridge(bridge, [c, a])
+    assert bridge.fast_path  # both hear each other as is again
+
+
+async def test_a_recorded_party_may_be_a_group_mixed_on_its_channel(engine, tmp_path) -> None:
+    """A three-way call: the customer left, the agent and the consulted party right."""
+    phones = [await FakePhone.open("PCMU", f) for f in (440, 1000, 1600)]
+    endpoints = await connect(engine, *phones)
+    c, a, t = (endpoints[p] for p in phones)
+    bridge = engine.bridge([c, a, t])
+    path = tmp_path / "three.wav"
+    recorder = engine.record(bridge, path, "wav-pcm16", channels=2)
+    engine.set_recorded(bridge, (c, (a, t)))
+    await talk(engine, endpoints, seconds=1.2)
+    engine.stop_recording(bridge, recorder)
+    await asyncio.wait_for(asyncio.wrap_future(recorder.completed), 10)
+    channels = []
+    for channel in ("1", "2"):
+        raw = subprocess.run(
+            ["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-", "remix", channel],
+            capture_output=True,
+            check=True,
+        ).stdout
+        channels.append(np.frombuffer(raw, np.int16)[2000:])
+    left, right = channels
+    assert spectrum_peaks(left, [440, 1000, 1600])[1000] < 0.05
+    peaks = spectrum_peaks(right, [440, 1000, 1600])
+    assert peaks[1000] > 0.5 and peaks[1600] > 0.5 and peaks[440] < 0.05, peaks

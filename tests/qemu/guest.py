@@ -14,6 +14,8 @@ the guest reaches the phone through QEMU's NAT (10.0.2.2), and pbxd latches RTP 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import re
 import shlex
@@ -42,6 +44,8 @@ Forwards = launcher.Forwards
 GUEST_ADDRESS = launcher.GUEST_ADDRESS
 
 PROMPT = "QEMU-TEST-PROMPT# "
+# base64 characters per console line of Guest.write_file
+CONSOLE_CHUNK = 1024
 # terminal control sequences (bash's bracketed paste, colours) that are not output
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")
 LOGIN_PROMPT = re.compile(rb"\S+ login: ")
@@ -265,6 +269,23 @@ class Guest:
         if status != 0:
             raise GuestError(f"`{command}` exited {status}:\n{output}")
         return output
+
+    def write_file(self, dest: str, data: bytes, timeout: float = 60.0) -> None:
+        """Put a small file into the guest through the console (no network, no ssh key):
+        base64 in short lines (a tty line holds at most 4095 bytes), checked by its SHA-256."""
+        encoded = base64.b64encode(data).decode()
+        staging = f"{dest}.b64"
+        self.check(f": > {shlex.quote(staging)}", timeout)
+        for start in range(0, len(encoded), CONSOLE_CHUNK):
+            chunk = encoded[start : start + CONSOLE_CHUNK]
+            self.check(f"printf %s {chunk} >> {shlex.quote(staging)}", timeout)
+        self.check(
+            f"base64 -d {shlex.quote(staging)} > {shlex.quote(dest)} && rm {shlex.quote(staging)}",
+            timeout,
+        )
+        digest = self.check(f"sha256sum {shlex.quote(dest)}", timeout).split()[0]
+        if digest != hashlib.sha256(data).hexdigest():
+            raise GuestError(f"{dest} arrived damaged in the guest (SHA-256 {digest})")
 
     def reboot(self) -> None:
         """Reboot from the shell; wait_boot() follows the next boot."""

@@ -1,4 +1,5 @@
-"""The product image on the QEMU twin: systemd, pbxd, first-boot secrets, a call with audio.
+"""The product image on the QEMU twin: systemd, pbxd, first-boot secrets, a call with audio,
+aiortc (WebRTC) on arm64.
 
 One guest boots for the whole module, in a network namespace of its own (guest.py): the host
 side reaches it at 10.0.2.15 through QEMU's forwards, with the guest's own port numbers, so a
@@ -28,6 +29,10 @@ pytestmark = pytest.mark.qemu
 
 TALK_SECONDS = 4.0
 TOLERANCE_HZ = 15.0
+WEBRTC_TONE_HZ = 1200.0
+WEBRTC_SECONDS = 3.0
+# aiortc (PyAV, FFmpeg, cryptography) imports in seconds on a PC, far longer under TCG
+WEBRTC_IMPORT_SECONDS = 180
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +249,56 @@ def test_a_phone_on_the_host_registers_and_calls_with_audio(product: Guest, tmp_
         assert abs(heard - expected) <= TOLERANCE_HZ, (
             f"{phone.user} heard {heard:.1f} Hz through the guest, expected {expected} Hz"
         )
+
+
+def test_pbxd_loaded_aiortc_at_start(product: Guest) -> None:
+    """pbxd imports aiortc in the background at start (daemon.import_webrtc): its process then
+    maps PyAV's FFmpeg and pylibsrtp's libsrtp2, and it never logged "no WebRTC". (pbxd's
+    status API does not say whether WebRTC is available.)"""
+    pid = product.check("systemctl show -p MainPID --value pbxd")
+    assert pid.isdigit() and pid != "0", pid
+    deadline = time.monotonic() + WEBRTC_IMPORT_SECONDS
+    maps = ""
+    while time.monotonic() < deadline:
+        maps = product.check(
+            f"grep -o -e 'libavcodec[^/]*' -e 'libsrtp2[^/]*' /proc/{pid}/maps | sort -u; true"
+        )
+        if "libavcodec" in maps and "libsrtp2" in maps:
+            break
+        time.sleep(2)
+    journal = product.check("journalctl -b -u pbxd -o cat --no-pager | grep -i webrtc; true")
+    assert "no WebRTC" not in journal, journal
+    assert "libavcodec" in maps and "libsrtp2" in maps, (
+        f"pbxd (pid {pid}) has not loaded aiortc within {WEBRTC_IMPORT_SECONDS} s: {maps!r}"
+    )
+    print(f"\npbxd with aiortc loaded: {product.check(f'grep VmRSS /proc/{pid}/status')}")
+
+
+def test_aiortc_carries_opus_between_two_peer_connections_in_the_guest(product: Guest) -> None:
+    """Debian's python3-aiortc on arm64: two peer connections in one process (no STUN) get
+    ICE + DTLS-SRTP up, Opus carries a sine, the receiver decodes it at 48 kHz and an FFT of
+    what it heard finds the sine's frequency."""
+    script = Path(__file__).with_name("webrtc_loopback.py").read_bytes()
+    product.write_file("/tmp/webrtc_loopback.py", script)
+    started = time.monotonic()
+    output = product.check(
+        f"python3 /tmp/webrtc_loopback.py --frequency {WEBRTC_TONE_HZ} "
+        f"--seconds {WEBRTC_SECONDS} --timeout 240",
+        timeout=300,
+    )
+    took = time.monotonic() - started
+    result = json.loads(output.splitlines()[-1])
+    print(f"\naiortc in the guest ({took:.1f} s in all): {json.dumps(result)}")
+    assert result["states"] == ["connected", "connected"], result
+    assert result["codec"] == "opus/48000/2", result
+    assert result["decoded_rates"] == [48000], result
+    assert result["candidates"], result  # host candidates of the guest's own interfaces
+    assert result["seconds_analysed"] >= WEBRTC_SECONDS - 0.1, result
+    assert result["rms"] > 0.05, f"the receiver decoded silence: {result}"
+    assert abs(result["frequency"] - WEBRTC_TONE_HZ) <= TOLERANCE_HZ, result
+    assert result["tone_share"] > 0.9, f"the decoded audio is not a clean tone: {result}"
+    # pbxd reads browsers' RFC 4733 digits through this private aiortc method
+    assert result["dtmf_hook"] == ["self", "data", "arrival_time_ms"], result
 
 
 def test_secrets_and_data_survive_a_reboot(product: Guest) -> None:

@@ -169,10 +169,22 @@ SELF_SERVICE = {
     "/api/v1/auth/session",
     "/api/v1/users/me",
     "/api/v1/users/me/password",
+    "/api/v1/users/me/softphone",
+    "/api/v1/users/me/calls",
+    "/api/v1/users/me/calls/{call_id}/dial",
+    "/api/v1/users/me/dial",
 }
 
-# What an agent without an extension may still read: the customer directory (m0007).
-AGENT_READS = {("GET", "/api/v1/contacts"), ("GET", "/api/v1/contacts/{id}")}
+# What an agent without an extension may still read: the customer directory (m0007); and
+# the screen pop, its memos and the wrap-up codes (issue 7: any role pops any number).
+AGENT_READS = {
+    ("GET", "/api/v1/contacts"),
+    ("GET", "/api/v1/contacts/{id}"),
+    ("GET", "/api/v1/screenpop"),
+    ("GET", "/api/v1/memos"),
+    ("POST", "/api/v1/memos"),
+    ("GET", "/api/v1/dispositions"),
+}
 
 
 class RoleTest(ApiTestCase):

@@ -62,6 +62,7 @@ class CdrApiTest(ApiTestCase):
             "billsec": 0,
             "disposition": "BUSY",
             "hangup_side": "callee",
+            "disposition_code": None,  # no wrap-up disposition given (issue 7)
         }
         assert data["items"][0]["answer"] == "2024-05-01T08:30:04Z"
 

@@ -50,9 +50,7 @@ class RecordingsArchiveTest(ApiTestCase):
 
     def test_a_search_gives_every_matching_file_byte_exact_with_an_index(self) -> None:
         files, index = self.unzip(self.archive(self.admin, [("agent", "1001")]))
-        assert sorted(row["id"] for row in index) == sorted(
-            str(self.views[m].id) for m in (0, 2)
-        )
+        assert sorted(row["id"] for row in index) == sorted(str(self.views[m].id) for m in (0, 2))
         for row in index:
             view = self.views[int(row["start"][14:16])]
             assert files[row["file"]] == (self.recordings / view.path).read_bytes()

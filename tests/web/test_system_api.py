@@ -54,15 +54,25 @@ class SystemApiTest(ApiTestCase):
         self.create_extensions("1001")
         zip_type = {"Content-Type": "application/zip"}
         error = self.assert_error(
-            self.call("POST", "/api/v1/system/restore", raw=b"not a zip", token=self.admin,
-                      headers=zip_type),  # fmt: skip
+            self.call(
+                "POST",
+                "/api/v1/system/restore",
+                raw=b"not a zip",
+                token=self.admin,
+                headers=zip_type,
+            ),  # fmt: skip
             400,
             "bad_backup",
         )
         assert "not a zip file" in error["message"]
         self.assert_error(
-            self.call("POST", "/api/v1/system/restore", raw=b"{}", token=self.admin,
-                      headers={"Content-Type": "application/json"}),  # fmt: skip
+            self.call(
+                "POST",
+                "/api/v1/system/restore",
+                raw=b"{}",
+                token=self.admin,
+                headers={"Content-Type": "application/json"},
+            ),  # fmt: skip
             415,
             "unsupported_media_type",
         )
@@ -74,8 +84,13 @@ class SystemApiTest(ApiTestCase):
             self.assert_error(self.call("GET", "/api/v1/system/backup", token=token), 403,
                               "forbidden")  # fmt: skip
             self.assert_error(
-                self.call("POST", "/api/v1/system/restore", raw=b"PK", token=token,
-                          headers={"Content-Type": "application/zip"}),  # fmt: skip
+                self.call(
+                    "POST",
+                    "/api/v1/system/restore",
+                    raw=b"PK",
+                    token=token,
+                    headers={"Content-Type": "application/zip"},
+                ),  # fmt: skip
                 403,
                 "forbidden",
             )

@@ -12,6 +12,15 @@ engine has one player per leg: starting one prompt replaces the one playing); th
 hold comes back after the last. When an agent answers, the waiting-time announcements
 (position, expected wait, periodic) not yet over are dropped; the welcome prompt is played to
 its end and the agent's ID is said after it, then the bridge takes over.
+
+A connected call is registered with the agent calls (agentcalls.py: monitoring and the
+agent's call controls); `QueueCallOwner` is its side of them. A transfer ends the agent's part
+(TRANSFER row, wrap-up) and his leg; the extension that takes the caller is the call's agent
+from then on (its COMPLETE row, the survey if it hangs up first). A blind transfer nobody
+takes brings the caller back to the head of this queue (TRANSFER_RETURN), rung to the next
+free agent, his call's bridge and recording kept; one to another queue hands the caller on to
+it like an overflow (this queue's CDR row covers the call to its end). Every leg that ran to
+an agent or a target (`QueuedCall.agent_legs`) is in the call's history with its own times.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pbxd.callcenter.agents import LogEvent
+from pbxd.callcenter.agents import AgentError, LogEvent
 from pbxd.callcenter.destinations import Destination
 from pbxd.callcenter.queue import (
     Announce,
@@ -35,19 +44,30 @@ from pbxd.callcenter.queue import (
     RingAgents,
     StopRinging,
 )
-from pbxd.media.engine import MediaEngine
+from pbxd.media.engine import Bridge, MediaEngine
 from pbxd.services.cdr import Disposition, HangupSide
 from pbxd.sip.errors import SipError
 
 from ..cdr import call_record
-from ..legs import InboundLeg, LegManager, OutboundLeg
+from ..legs import InboundLeg, Leg, LegManager, OutboundLeg
 from ..recording import CallRecording, start_recording
 from ..scripting import LegWatcher, Prompts, play
+from .agentcalls import AgentCalls, CallOwner, TransferKind
 
 log = logging.getLogger(__name__)
 
 # What the queue says to a waiting caller; dropped when an agent answers.
 WAITING_ANNOUNCEMENTS = frozenset({"position", "expected_wait", "periodic"})
+
+
+@dataclass
+class AgentLeg:
+    """A leg of the call that ran to an agent's extension: the one the queue connected, or
+    one rung for a consultation or a transfer."""
+
+    extension: str
+    leg: Leg
+    transferred: bool = False  # he handed the caller on: his own doing ended it
 
 
 @dataclass
@@ -58,10 +78,15 @@ class QueuedCall:
     watcher: LegWatcher
     joined_at: datetime
     ringing: dict[str, OutboundLeg] = field(default_factory=dict)
+    # The `ended` future of each agent leg rung (by the leg's id): its watcher's, which the
+    # leg manager may wrap in a listener of its own.
+    agent_ended: dict[int, asyncio.Future] = field(default_factory=dict)
     stopped: set[str] = field(default_factory=set)  # agents told to stop while still dialing
-    agent: str | None = None
-    agent_leg: OutboundLeg | None = None
-    connected_at: datetime | None = None
+    agent: str | None = None  # the agent the queue connected (None again when requeued)
+    agent_leg: Leg | None = None  # the leg of whoever has the agent's seat now
+    connected_at: datetime | None = None  # the first answer
+    bridge: Bridge | None = None  # the call's bridge, kept while a blind transfer rings
+    agent_legs: list[AgentLeg] = field(default_factory=list)
     recording: CallRecording | None = None
     overflow: Destination | None = None
     events: list[LogEvent] = field(default_factory=list)
@@ -71,6 +96,7 @@ class QueuedCall:
     # (what, task) of the announcements not known to be over, in the order they play.
     announcements: list[tuple[str, asyncio.Task]] = field(default_factory=list)
     finished: QueueFinished | None = None
+    forced_by: str | None = None  # who hung the connected call up (强拆), if someone did
 
     def pending_announcements(self) -> list[asyncio.Task]:
         self.announcements = [(what, t) for what, t in self.announcements if not t.done()]
@@ -110,6 +136,8 @@ class QueueRuntime:
         on_finished: Callable[[QueueFinished], None],
         on_agent_events: Callable[[list[LogEvent]], None],
         after_agent_hangup: Callable[[str, InboundLeg], Awaitable[None]] | None = None,
+        agent_calls: AgentCalls | None = None,
+        on_change: Callable[[list[LogEvent]], None] | None = None,
     ):
         self.engine = engine
         self.legs = legs
@@ -121,6 +149,9 @@ class QueueRuntime:
         self.on_finished = on_finished
         self.on_agent_events = on_agent_events
         self.after_agent_hangup = after_agent_hangup  # e.g. the survey, if the queue has one
+        self.agent_calls = agent_calls  # connected calls, for supervisors to monitor (issue 7)
+        # After every batch of actions, with its queue-log rows: the live wallboard (issue 7).
+        self.on_change = on_change
         self.calls: dict[str, QueuedCall] = {}
         # Calls out of the queue whose history is not handed on yet (the survey, an overflow
         # destination still running): agent rows naming them (WRAPUP_END) wait here, so that
@@ -147,7 +178,7 @@ class QueueRuntime:
         await call.done
         try:
             if call.overflow is not None and not leg.ended:
-                log.info("queue %s: call %s overflows to %s", queue, call.id, call.overflow)
+                log.info("queue %s: call %s goes on to %s", queue, call.id, call.overflow)
                 await self.transfer(call.overflow, leg)
             elif call.agent_hung_up and not leg.ended and self.after_agent_hangup is not None:
                 await self.after_agent_hangup(queue, leg)  # the survey, when the queue has one
@@ -184,6 +215,7 @@ class QueueRuntime:
     # -- the actions of the call center ----------------------------------------------------------
 
     def run(self, actions: Iterable[object]) -> None:
+        actions = list(actions)
         for action in actions:
             if isinstance(action, LogEvent):
                 self._log(action)
@@ -222,6 +254,8 @@ class QueueRuntime:
                     call.overflow = action.destination
                     self._finish(call)
         self._rearm()
+        if self.on_change is not None:
+            self.on_change([action for action in actions if isinstance(action, LogEvent)])
 
     def _log(self, event: LogEvent) -> None:
         call = self.calls.get(event.call_id) if event.call_id else None
@@ -237,8 +271,9 @@ class QueueRuntime:
         codec = call.leg.codec  # "" for a WebRTC caller: the agent's leg is offered any
         try:
             out = await self.legs.outbound(
-                agent, watcher, caller=call.leg.number, preferred_codecs=[codec] if codec else []
-            )
+                agent, watcher, caller=call.leg.number, preferred_codecs=[codec] if codec else [],
+                call_info={"call_id": call.leg.request.call_id, "queue": call.queue},
+            )  # fmt: skip
         except SipError as exc:
             log.info("queue %s: agent %s not rung: %s", call.queue, agent, exc)
             self.run(self._safely(lambda: self.center.agent_failed(call.id, agent, self.now())))
@@ -247,6 +282,7 @@ class QueueRuntime:
             out.cancel()
             return
         call.ringing[agent] = out
+        call.agent_ended[out.id] = watcher.ended
 
         def answered(future: asyncio.Future) -> None:
             if not future.cancelled():
@@ -280,12 +316,13 @@ class QueueRuntime:
             return
         call.agent = agent
         call.agent_leg = out
-        call.connected_at = datetime.now(UTC)
+        call.agent_legs.append(AgentLeg(agent, out))
+        call.connected_at = call.connected_at or datetime.now(UTC)
         call.drop_waiting_announcements()
         pending = call.pending_announcements()
         if pending:  # the welcome and the agent's ID, played one after the other
             await asyncio.wait(
-                {pending[-1], call.watcher.ended, out_ended(out)},
+                {pending[-1], call.watcher.ended, call.agent_ended[out.id]},
                 return_when=asyncio.FIRST_COMPLETED,
             )
         if call.done.done() or call.leg.ended or out.ended:
@@ -293,17 +330,45 @@ class QueueRuntime:
         caller_endpoint, agent_endpoint = call.leg.endpoint, out.endpoint
         assert caller_endpoint is not None and agent_endpoint is not None
         self.engine.stop_playing(caller_endpoint)
-        bridge = self.engine.bridge([caller_endpoint, agent_endpoint])
-        if self.recording_policy(call.queue) in ("all", "inbound"):
-            call.recording = start_recording(
-                self.engine, bridge, self.recordings_dir,
-                f"q{call.queue}", call.leg.number, agent, call.id,
+        bridge = call.bridge
+        if bridge is not None and caller_endpoint.bridge is bridge:
+            # Back from a blind transfer nobody took: the same bridge, its recording runs on.
+            self.engine.rebridge(bridge, [caller_endpoint, agent_endpoint])
+        else:
+            bridge = call.bridge = self.engine.bridge([caller_endpoint, agent_endpoint])
+            if call.recording is None and self.recording_policy(call.queue) in ("all", "inbound"):
+                call.recording = start_recording(
+                    self.engine, bridge, self.recordings_dir,
+                    f"q{call.queue}", call.leg.number, agent, call.id,
+                )  # fmt: skip
+        if self.agent_calls is not None:
+            self.agent_calls.register(
+                call.id, call.queue, call.leg, out, agent, bridge,
+                terminate=lambda by: self.force_hangup(call, by),
+                recording=call.recording is not None,
+                owner=QueueCallOwner(self, call),
             )  # fmt: skip
         log.info("queue %s: call %s connected to agent %s", call.queue, call.id, agent)
+
+    def force_hangup(self, call: QueuedCall, by: str) -> None:
+        """A supervisor ends the connected call (强拆): both legs; the CDR says the system hung
+        up, the queue log's COMPLETE row who did."""
+        if call.done.done():
+            return
+        call.hangup_side = HangupSide.SYSTEM
+        call.forced_by = by
+        self.run(self._safely(lambda: self.center.agent_hangup(call.id, self.now())))
+        self._finish(call)
+        for leg in (call.agent_leg, call.leg):
+            if leg is not None and not leg.ended:
+                leg.hang_up()
 
     def _agent_gone(self, call: QueuedCall) -> None:
         if call.done.done():
             return
+        agent_call = self.agent_calls.calls.get(call.id) if self.agent_calls else None
+        if agent_call is not None and agent_call.agent_leg_ended():
+            return  # during a consultation: the consulted party takes the caller
         call.hangup_side = HangupSide.CALLEE
         call.agent_hung_up = True
         self.run(self._safely(lambda: self.center.agent_hangup(call.id, self.now())))
@@ -349,12 +414,26 @@ class QueueRuntime:
             return p.get("agent-id") + p.digits(str(action.value)) + p.get("agent-id-end")
         return []
 
+    def requeue(self, call: QueuedCall, target: str) -> None:
+        """A blind transfer nobody took: the caller is back at the head of the queue (his
+        bridge and recording kept), rung to the next free agent."""
+        if call.done.done():
+            return
+        if self.agent_calls is not None:
+            self.agent_calls.end(call.id)
+        call.agent = None
+        call.agent_leg = None
+        log.info("queue %s: call %s back from %s", call.queue, call.id, target)
+        self.run(self._safely(lambda: self.center.requeue(call.id, target, self.now())))
+
     # -- the end of a caller's stay ----------------------------------------------------------
 
     def _finish(self, call: QueuedCall) -> None:
         if call.done.done():
             return
         self.calls.pop(call.id, None)
+        if self.agent_calls is not None:
+            self.agent_calls.end(call.id)  # its supervisors are hung up
         self._unreported[call.id] = []
         for out in list(call.ringing.values()):
             if out is not call.agent_leg:
@@ -405,11 +484,70 @@ class QueueRuntime:
         return task
 
 
-def out_ended(leg: OutboundLeg) -> asyncio.Future:
-    """A future done when `leg` ends (its watcher's `ended`)."""
-    listener = leg.listener
-    assert isinstance(listener, LegWatcher)
-    return listener.ended
+class QueueCallOwner(CallOwner):
+    """A queue call's side of the agent call controls (agentcalls.py): its history, the
+    agents' states in the call center, and the caller's way on."""
+
+    hands_on = True
+
+    def __init__(self, runtime: QueueRuntime, call: QueuedCall):
+        self.runtime = runtime
+        self.call = call
+
+    def music(self) -> list:
+        return self.runtime._music(self.call)
+
+    def call_info(self) -> dict[str, str]:
+        return {"call_id": self.call.leg.request.call_id, "queue": self.call.queue}
+
+    def ring_seconds(self) -> float | None:
+        """A consulted or transferred-to extension rings as long as the queue rings an
+        agent (its `timeout`)."""
+        queue = self.runtime.center.queues.get(self.call.queue)
+        return queue.config.timeout if queue is not None else None
+
+    def target_rung(self, extension: str, leg: Leg) -> None:
+        self.call.agent_legs.append(AgentLeg(extension, leg))
+
+    def target_engaged(self, extension: str) -> None:
+        self._agents(lambda now: self.runtime.center.engage(extension, self.call.id, now))
+
+    def target_released(self, extension: str) -> None:
+        self._agents(lambda now: self.runtime.center.release(extension, now))
+
+    def agent_left(self, leg: Leg, kind: TransferKind, target: str, *, stays: bool) -> None:
+        call = self.call
+        for record in call.agent_legs:
+            if record.leg is leg:
+                record.transferred = True
+        if call.agent_leg is leg:
+            call.agent_leg = None
+        self._agents(
+            lambda now: self.runtime.center.transfer_out(call.id, kind, target, now, stays=stays)
+        )
+
+    def agent_joined(self, leg: Leg, extension: str) -> None:
+        self.call.agent_leg = leg
+        self._agents(lambda now: self.runtime.center.transfer_in(self.call.id, extension, now))
+
+    def agent_gone(self) -> None:
+        self.runtime._agent_gone(self.call)
+
+    def transfer_failed(self, target: str) -> None:
+        self.runtime.requeue(self.call, target)
+
+    def hand_on(self, leg: Leg, destination: Destination) -> None:
+        self.agent_left(leg, TransferKind.BLIND, str(destination), stays=False)
+        self.call.overflow = destination  # answer() carries the caller there
+        self.runtime._finish(self.call)
+
+    def _agents(self, step: Callable[[float], list]) -> None:
+        try:
+            actions = self.runtime._safely(lambda: step(self.runtime.now()))
+        except AgentError as exc:  # he rings for a caller or talks to another one
+            log.info("queue %s: call %s: %s", self.call.queue, self.call.id, exc)
+            return
+        self.runtime.run(actions)
 
 
 def queue_call_record(finished: QueueFinished):

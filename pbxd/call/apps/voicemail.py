@@ -252,9 +252,7 @@ class Voicemail:
         finally:
             if last_change is not None:  # once written; also when he hung up after deleting
                 loop = asyncio.get_running_loop()
-                last_change.add_done_callback(
-                    lambda _: loop.call_soon_threadsafe(self.notify, box)
-                )
+                last_change.add_done_callback(lambda _: loop.call_soon_threadsafe(self.notify, box))
         return menu
 
     def _message_path(self, view) -> Path | None:

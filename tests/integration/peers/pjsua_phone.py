@@ -492,11 +492,16 @@ def _child_main(argv: list[str]) -> int:
                 if mi.type != pj.PJMEDIA_TYPE_AUDIO:
                     continue
                 emit("media_state", status=MEDIA_STATUS.get(mi.status, str(mi.status)))
-                if mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE or media["attached"]:
+                if mi.status != pj.PJSUA_CALL_MEDIA_ACTIVE:
                     continue
-                media["attached"] = True
                 # an exception must not vanish inside the SWIG callback: report it
                 try:
+                    if media["attached"]:
+                        # After a re-INVITE (hold, resume) the call's audio may be a new
+                        # conference port: the same player and recorder are connected again.
+                        reattach_media(self.getAudioMedia(index))
+                        continue
+                    media["attached"] = True
                     attach_media(self.getAudioMedia(index))
                     codec = self.getStreamInfo(index).codecName
                 except pj.Error as exc:
@@ -515,6 +520,12 @@ def _child_main(argv: list[str]) -> int:
             recorder.createRecorder(args.record)
             audio.startTransmit(recorder)
             media["recorder"] = recorder
+
+    def reattach_media(audio: Any) -> None:
+        if media["player"] is not None:
+            media["player"].startTransmit(audio)
+        if media["recorder"] is not None:
+            audio.startTransmit(media["recorder"])
 
     def release_media() -> None:
         # Closing the recorder writes the WAV header's final sizes.

@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+import ssl
 import time
 from dataclasses import dataclass, field
 
@@ -208,7 +209,7 @@ class Dialog:
 class WsSipClient:
     """One WebSocket connection to pbxd's /ws, one extension."""
 
-    url: str  # ws://host:port/ws
+    url: str  # ws://host:port/ws, or wss://host:port/ws with `ssl_context`
     user: str
     password: str
     domain: str  # pbxd's SIP domain (host:port): To/From of REGISTER and calls
@@ -217,9 +218,14 @@ class WsSipClient:
     subprotocols: tuple[str, ...] = ("sip",)
     inbox: list[Request | Response] = field(default_factory=list)
     plain_rtp: bool = True  # its media: plain RTP/AVP (True) or WebRTC like a browser's
+    # wss://: the TLS client context (e.g. trusting pbxd's device certificate); None: the
+    # system's defaults
+    ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self.via_host = f"{secrets.token_hex(6)}.invalid"  # RFC 7118 section 5.2
+        # Section 5.2 too: the Via transport is WSS over TLS (the Contact stays transport=ws).
+        self.via_transport = "WSS" if self.url.lower().startswith("wss:") else "WS"
         self.contact_uri = f"sip:{self.user}@{self.via_host};transport=ws"
         self.from_tag = new_id()
         self.register_call_id = new_id()
@@ -239,6 +245,7 @@ class WsSipClient:
             network_interface=self.source_ip,
             connect_timeout=timeout,
             request_timeout=timeout,
+            ssl_options=self.ssl_context,
         )
         self.ws = await websocket_connect(request, subprotocols=list(self.subprotocols))
         return self
@@ -326,7 +333,8 @@ class WsSipClient:
     # -- message building -----------------------------------------------------------------------
 
     def via(self, branch: str | None = None) -> str:
-        return f"SIP/2.0/WS {self.via_host};branch={branch or 'z9hG4bK' + new_id()};rport"
+        branch = branch or "z9hG4bK" + new_id()
+        return f"SIP/2.0/{self.via_transport} {self.via_host};branch={branch};rport"
 
     def build_request(
         self,

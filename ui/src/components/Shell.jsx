@@ -5,6 +5,7 @@ import { navigate, useRoute } from '../router.js';
 import { LanguageSwitch } from './LanguageSwitch.jsx';
 import { Alert } from './Page.jsx';
 import { PasswordDialog } from './PasswordDialog.jsx';
+import { SoftphonePanel } from './SoftphonePanel.jsx';
 
 function Navigation({ pages, active }) {
   return (
@@ -53,7 +54,7 @@ export function Shell({ user, lang, onLanguage, onLogout, onSessionEnded, messag
 
   const Page = page ? page.component : null;
   return (
-    <div class="shell">
+    <div class={user.extension ? 'shell with-softphone' : 'shell'}>
       <header class="topbar">
         <a class="brand" href="#/">
           {t('app.product')}
@@ -87,6 +88,12 @@ export function Shell({ user, lang, onLanguage, onLogout, onSessionEnded, messag
           </section>
         )}
       </main>
+      {/* Outside the pages: a call goes on while the agent moves between them. */}
+      {user.extension && (
+        <aside class="softphone-dock">
+          <SoftphonePanel extension={user.extension} />
+        </aside>
+      )}
       {changingPassword && (
         <PasswordDialog
           onClose={() => setChangingPassword(false)}

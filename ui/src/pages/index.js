@@ -5,6 +5,10 @@ import { Desk } from './Desk.jsx';
 import { Extensions } from './Extensions.jsx';
 import { Prompts } from './Prompts.jsx';
 import { Queues } from './Queues.jsx';
+// live wallboard (issue 7): pushed over /api/v1/live
+import { Wallboard } from './Wallboard.jsx';
+// supervisor monitoring (issue 7): listen, whisper, barge, hang up
+import { LiveCalls } from './LiveCalls.jsx';
 // history pages (issue 6): recordings, CDR, reports, operation log, system
 import { Cdr } from './Cdr.jsx';
 import { OperationLog } from './OperationLog.jsx';
@@ -29,6 +33,20 @@ const ADMIN = ['admin'];
 const PAGES = [
   { id: 'desk', label: 'nav.desk', group: 'general', roles: ALL, component: Desk },
   { id: 'agents', label: 'nav.agents', group: 'callcenter', roles: MANAGERS, component: Agents },
+  {
+    id: 'wallboard',
+    label: 'nav.wallboard',
+    group: 'callcenter',
+    roles: MANAGERS,
+    component: Wallboard,
+  },
+  {
+    id: 'live-calls',
+    label: 'nav.live_calls',
+    group: 'callcenter',
+    roles: MANAGERS,
+    component: LiveCalls,
+  },
   { id: 'queues', label: 'nav.queues', group: 'callcenter', roles: MANAGERS, component: Queues },
   // history pages: agents see their own recordings (the API limits them); the CDR API
   // (/api/v1/cdr, /legs) answers admins and supervisors only, so agents get no CDR entry
