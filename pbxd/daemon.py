@@ -174,6 +174,7 @@ class Daemon:
             bindings_of=self._aors_bound_via,
             is_blocked=lambda host: self.guard.failures.is_blocked(host, time.time()),
         )
+        self.sip_ws.on_closed = self.legs.peer_gone
         services.extensions.subscribe(self._on_extension_change)
         services.softphone.on_taken_over = self._drop_browsers_of
         self.legs.on_customer_call = self._customer_call

@@ -121,6 +121,7 @@ class Leg:
         self.endpoint: Endpoint | None = None
         self.dialog: Dialog | None = None
         self.peer: Peer | None = None
+        self.lost = False  # its browser went away (pbxd.call.legs.LegManager.peer_gone)
         self.started_at = datetime.now(UTC)
         self.answered_at: datetime | None = None
         self.ended_at: datetime | None = None
@@ -822,6 +823,15 @@ class LegManager:
                 leg.hang_up()
             return True
         return False
+
+    def peer_gone(self, peer: Peer) -> None:
+        """A browser's WebSocket closed (a reload, a network loss): its answered legs are
+        lost; pbxd ends them (the application may ring the agent back: `Leg.lost`)."""
+        for leg in [leg for leg in self.legs if leg.peer == peer and leg.answered]:
+            if leg.state != LegState.ENDED:
+                log.info("leg %s: its browser's connection closed", leg.id)
+                leg.lost = True
+                leg.hang_up()
 
     def on_media_timeout(self, endpoint: Endpoint) -> bool:
         leg = self._by_endpoint.get(endpoint)

@@ -180,6 +180,8 @@ class WebSocketTransport:
         self._timer_at: float | None = None
         self._closed = False
         self.stats: Counter[str] = Counter()
+        # Told of every client connection that closed: calls through it cannot go on.
+        self.on_closed: Callable[[Peer], None] = lambda peer: None
 
     # -- the handler's side ---------------------------------------------------------------------
 
@@ -225,6 +227,7 @@ class WebSocketTransport:
         """The connection closed (either side)."""
         if self.table.remove(peer, connection):
             log.debug("SIP WebSocket from %s closed (%d open)", peer, len(self.table))
+            self.on_closed(peer)
 
     def drop(self, peer: Peer, reason: str) -> None:
         """Close a client's connection from pbxd's side (its softphone was taken over)."""

@@ -53,17 +53,9 @@ def browsers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         yield started
 
 
-def answered_tile(console: Console):
-    return console.page.locator(f"[data-queue='{QUEUE}'] [data-figure='answered'] .value")
-
-
-def levels(console: Console, tones: list[float], seconds: float = 1.5) -> list[float]:
-    return listen(console, tones, seconds)["shares"]
-
-
-def test_a_queue_call_in_the_agent_page_with_a_supervisor_listening_whispering_barging(
-    browsers: dict, pbxd: PbxdProcess, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def workspace(pbxd: PbxdProcess) -> None:
+    """Queue 660 with agent 3661; console users for him and for his team leader."""
     parties = ((CUSTOMER, "Customer"), (AGENT, "Agent Zhao"), (COLLEAGUE, "Agent Qian"),
                (SUPERVISOR, "Lead"))  # fmt: skip
     for number, name in parties:
@@ -74,6 +66,19 @@ def test_a_queue_call_in_the_agent_page_with_a_supervisor_listening_whispering_b
             "extension": SUPERVISOR, "queues": [QUEUE]}  # fmt: skip
     pbxd.api("POST", "/api/v1/users", body, expect=201)
     pbxd.api("POST", f"/api/v1/agents/{AGENT}/login", {"queues": [QUEUE]})
+
+
+def answered_tile(console: Console):
+    return console.page.locator(f"[data-queue='{QUEUE}'] [data-figure='answered'] .value")
+
+
+def levels(console: Console, tones: list[float], seconds: float = 1.5) -> list[float]:
+    return listen(console, tones, seconds)["shares"]
+
+
+def test_a_queue_call_in_the_agent_page_with_a_supervisor_listening_whispering_barging(
+    browsers: dict, pbxd: PbxdProcess, workspace: None, tmp_path: Path
+) -> None:
 
     agent = Console(browsers["agent"], pbxd, locale="zh-CN")
     supervisor = Console(browsers["supervisor"], pbxd, locale="zh-CN")
@@ -205,3 +210,47 @@ def test_a_queue_call_in_the_agent_page_with_a_supervisor_listening_whispering_b
     assert story[-1] == "COMPLETE_CALLER", story
     legs = pbxd.api("GET", f"/api/v1/cdr/{row['call_id']}/legs")["items"]
     assert {AGENT, COLLEAGUE} <= {leg["party"] for leg in legs}, legs
+
+
+def test_a_reload_of_the_agent_page_mid_call_does_not_drop_the_customer(
+    browsers: dict, pbxd: PbxdProcess, workspace: None, tmp_path: Path
+) -> None:
+    """The agent reloads his page in a call: the customer hears music meanwhile, the page
+    registers again and pbxd rings it back (it answers by itself), and the two talk on."""
+    agent = Console(browsers["agent"], pbxd, locale="zh-CN")
+    customer = PjsuaPhone(
+        CUSTOMER, extension_secret(CUSTOMER), registrar=pbxd.sip_address, log_dir=tmp_path,
+        play=write_tone(tmp_path / "customer.wav", CUSTOMER_TONE, 2.0),
+        record=tmp_path / "customer-heard.wav", timeout=60.0,
+    )  # fmt: skip
+    try:
+        agent.login("agent-3661", "agent-3661-Pw1")
+        agent.page.wait_for_selector("[data-testid=softphone-registration][data-state=registered]")
+        customer.start()
+        customer.wait_registered()
+        customer.call(QUEUE)
+        agent.page.wait_for_selector("[data-testid=softphone-answer]").click()
+        agent.page.wait_for_selector("[data-testid=softphone-call-panel][data-status=talking]")
+        customer.wait_for("media_active", timeout=10)
+
+        agent.page.reload()
+        agent.page.wait_for_selector(
+            "[data-testid=softphone-call-panel][data-status=talking]", timeout=20_000
+        )
+        heard = levels(agent, [CUSTOMER_TONE])
+        assert heard[0] > PRESENT, heard  # the agent hears the customer again
+        assert not customer.seen("call_ended"), "the customer was dropped"
+        time.sleep(1.5)
+        customer.hangup()
+        customer.wait_for("call_ended", timeout=10)
+        agent.page.wait_for_selector("[data-testid=softphone-call-panel]", state="detached")
+    finally:
+        stop_phones(customer)
+        agent.close()
+    back, rate = window(tmp_path / "customer-heard.wav", -1.6, -0.2)
+    assert share_near(back, rate, AGENT_TONE) > PRESENT  # and the customer hears him
+    rows = [
+        r for r in pbxd.api("GET", "/api/v1/cdr")["items"]
+        if r["caller"] == CUSTOMER and r["callee"] == QUEUE
+    ]  # fmt: skip
+    assert rows[0]["disposition"] == "ANSWERED" and rows[0]["hangup_side"] == "caller", rows

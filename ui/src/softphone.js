@@ -139,6 +139,11 @@ export class Softphone {
   }
 
   _newSession({ session, originator, request }) {
+    if (this.session && originator === 'remote' && callKind(request) === 'recover') {
+      // pbxd lost this page's call (its connection dropped) and brings it back: the old
+      // session is dead, the new one replaces it.
+      this._end(this.session);
+    }
     if (this.session) {
       session.terminate({ status_code: 486, reason_phrase: 'Busy Here' });
       return;
@@ -175,9 +180,10 @@ export class Softphone {
     };
     if (session.connection) attach(session.connection);
     else session.on('peerconnection', (e) => attach(e.peerconnection));
-    // He asked for it a moment ago (monitoring, click-to-dial): answered at once.
+    // He asked for it a moment ago (monitoring, click-to-dial), or it is his own customer
+    // call coming back after a reload or a network loss (recover): answered at once.
     const kind = originator === 'remote' ? callKind(request) : null;
-    if (kind === 'monitor' || kind === 'originate') this.answer();
+    if (kind === 'monitor' || kind === 'originate' || kind === 'recover') this.answer();
     session.on('accepted', (e) => {
       if (e.originator === 'remote' && callKind(e.response) === 'internal') {
         this._setCall({ internal: true });

@@ -45,6 +45,7 @@ from pbxd.callcenter.queue import (
     StopRinging,
 )
 from pbxd.media.engine import Bridge, MediaEngine
+from pbxd.media.webrtc import WebRtcEndpoint
 from pbxd.services.cdr import Disposition, HangupSide
 from pbxd.sip.errors import SipError
 
@@ -58,6 +59,23 @@ log = logging.getLogger(__name__)
 
 # What the queue says to a waiting caller; dropped when an agent answers.
 WAITING_ANNOUNCEMENTS = frozenset({"position", "expected_wait", "periodic"})
+# An agent whose browser went away mid-call (a reload, a network loss) has this long to come
+# back; meanwhile the caller hears music. Checked every RECOVER_POLL_SECONDS.
+RECOVER_SECONDS = 45.0
+RECOVER_POLL_SECONDS = 0.5
+
+
+def connection_lost(leg: Leg) -> bool:
+    """Whether pbxd ended an agent's leg because his browser went away (its WebSocket or its
+    WebRTC connection closed or failed), rather than the agent hanging up (a BYE)."""
+    if leg.lost:  # its WebSocket closed: the page is reloading, or the network is gone
+        return True
+    endpoint = leg.endpoint
+    return (
+        not leg.ended_by_remote
+        and isinstance(endpoint, WebRtcEndpoint)
+        and endpoint.failure is not None
+    )
 
 
 @dataclass
@@ -138,6 +156,7 @@ class QueueRuntime:
         after_agent_hangup: Callable[[str, InboundLeg], Awaitable[None]] | None = None,
         agent_calls: AgentCalls | None = None,
         on_change: Callable[[list[LogEvent]], None] | None = None,
+        recover_seconds: float = RECOVER_SECONDS,
     ):
         self.engine = engine
         self.legs = legs
@@ -150,6 +169,7 @@ class QueueRuntime:
         self.on_agent_events = on_agent_events
         self.after_agent_hangup = after_agent_hangup  # e.g. the survey, if the queue has one
         self.agent_calls = agent_calls  # connected calls, for supervisors to monitor (issue 7)
+        self.recover_seconds = recover_seconds  # for an agent whose browser went away
         # After every batch of actions, with its queue-log rows: the live wallboard (issue 7).
         self.on_change = on_change
         self.calls: dict[str, QueuedCall] = {}
@@ -341,6 +361,10 @@ class QueueRuntime:
                     self.engine, bridge, self.recordings_dir,
                     f"q{call.queue}", call.leg.number, agent, call.id,
                 )  # fmt: skip
+        self._register_agent_call(call, out, agent, bridge)
+        log.info("queue %s: call %s connected to agent %s", call.queue, call.id, agent)
+
+    def _register_agent_call(self, call: QueuedCall, out: Leg, agent: str, bridge: Bridge) -> None:
         if self.agent_calls is not None:
             self.agent_calls.register(
                 call.id, call.queue, call.leg, out, agent, bridge,
@@ -348,7 +372,6 @@ class QueueRuntime:
                 recording=call.recording is not None,
                 owner=QueueCallOwner(self, call),
             )  # fmt: skip
-        log.info("queue %s: call %s connected to agent %s", call.queue, call.id, agent)
 
     def force_hangup(self, call: QueuedCall, by: str) -> None:
         """A supervisor ends the connected call (强拆): both legs; the CDR says the system hung
@@ -369,12 +392,88 @@ class QueueRuntime:
         agent_call = self.agent_calls.calls.get(call.id) if self.agent_calls else None
         if agent_call is not None and agent_call.agent_leg_ended():
             return  # during a consultation: the consulted party takes the caller
+        lost = call.agent_leg
+        if lost is not None and call.agent is not None and connection_lost(lost):
+            self._spawn(self._recover(call, call.agent, lost))
+            return
+        self._agent_hung_up(call)
+
+    def _agent_hung_up(self, call: QueuedCall) -> None:
+        if call.done.done():
+            return
         call.hangup_side = HangupSide.CALLEE
         call.agent_hung_up = True
         self.run(self._safely(lambda: self.center.agent_hangup(call.id, self.now())))
         if call.leg.endpoint is not None:
             self.engine.unbridge(call.leg.endpoint)
         self._finish(call)
+
+    async def _recover(self, call: QueuedCall, agent: str, lost: Leg) -> None:
+        """The agent's browser went away mid-call (a reload, a network loss): the caller hears
+        the queue's music while pbxd waits for the agent's page to register again, then rings
+        it (the page answers by itself) and puts the two back together. After
+        RECOVER_SECONDS without him, the call ends as if he had hung up."""
+        log.info("queue %s: call %s: agent %s's connection lost, waiting %.0f s for it",
+                 call.queue, call.id, agent, self.recover_seconds)  # fmt: skip
+        if self.agent_calls is not None:
+            self.agent_calls.end(call.id)  # its supervisors are hung up
+        customer = call.leg.endpoint
+        if customer is not None:
+            self.engine.play(customer, self._music(call), loop=True)
+        deadline = self.now() + self.recover_seconds
+        while not call.done.done() and self.now() < deadline:
+            if self._registered_anew(agent, lost):
+                out = await self._ring_back(call, agent, deadline)
+                if out is not None:
+                    self._rejoin(call, agent, out)
+                    return
+            await asyncio.sleep(RECOVER_POLL_SECONDS)
+        if not call.done.done():
+            log.info("queue %s: call %s: agent %s did not come back", call.queue, call.id, agent)
+            self._agent_hung_up(call)
+
+    def _registered_anew(self, agent: str, lost: Leg) -> bool:
+        bindings = self.legs.registrar.lookup(agent, self.legs.core.now())
+        return any(binding.source != lost.peer for binding in bindings)
+
+    async def _ring_back(self, call: QueuedCall, agent: str, deadline: float) -> Leg | None:
+        watcher = LegWatcher()
+        try:
+            out = await self.legs.outbound(
+                agent, watcher, caller=call.leg.number,
+                call_info={"call_id": call.leg.request.call_id, "queue": call.queue,
+                           "kind": "recover"},
+            )  # fmt: skip
+        except SipError as exc:
+            log.info("queue %s: agent %s not rung back: %s", call.queue, agent, exc)
+            return None
+        call.agent_ended[out.id] = watcher.ended
+        await asyncio.wait(
+            {watcher.answered, watcher.ended, call.done},
+            timeout=max(0.0, deadline - self.now()),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if call.done.done() or not out.answered or out.ended:
+            out.hang_up()
+            return None
+        return out
+
+    def _rejoin(self, call: QueuedCall, agent: str, out: Leg) -> None:
+        customer, endpoint = call.leg.endpoint, out.endpoint
+        assert customer is not None and endpoint is not None
+        call.agent_leg = out
+        call.agent_legs.append(AgentLeg(agent, out))
+        call.agent_ended[out.id].add_done_callback(
+            lambda _: self._agent_gone(call) if call.agent_leg is out else None
+        )
+        self.engine.stop_playing(customer)
+        bridge = call.bridge
+        if bridge is not None and customer.bridge is bridge:
+            self.engine.rebridge(bridge, [customer, endpoint])
+        else:
+            bridge = call.bridge = self.engine.bridge([customer, endpoint])
+        self._register_agent_call(call, out, agent, bridge)
+        log.info("queue %s: call %s: agent %s is back", call.queue, call.id, agent)
 
     async def _announce(
         self, call: QueuedCall, action: Announce, earlier: list[asyncio.Task]

@@ -123,6 +123,13 @@ export default {
   'livecalls.link.open': 'Live',
   'livecalls.link.disconnected': 'Disconnected',
   'livecalls.link.refused': 'Not allowed',
+  // --- pause reasons (issue 7) ---
+  'agents.choose_reason': 'Reason…',
+  'agents.reason.break': 'Break',
+  'agents.reason.lunch': 'Lunch',
+  'agents.reason.meeting': 'Meeting',
+  'agents.reason.training': 'Training',
+  'agents.reason.after-call_work': 'After-call work',
   // --- agent call controls (issue 7) ---
   'controls.target': 'Number to transfer to',
   'controls.transfer': 'Transfer',

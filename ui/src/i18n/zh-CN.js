@@ -123,6 +123,13 @@ export default {
   'livecalls.link.open': '实时',
   'livecalls.link.disconnected': '已断开',
   'livecalls.link.refused': '无权查看',
+  // --- pause reasons (issue 7) ---
+  'agents.choose_reason': '示忙原因…',
+  'agents.reason.break': '小休',
+  'agents.reason.lunch': '午餐',
+  'agents.reason.meeting': '会议',
+  'agents.reason.training': '培训',
+  'agents.reason.after-call_work': '话后处理',
   // --- agent call controls (issue 7) ---
   'controls.target': '转接号码',
   'controls.transfer': '转接',

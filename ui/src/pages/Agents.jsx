@@ -2,7 +2,7 @@
 // log in / out and pause from the table; a chart of how many are in each state.
 import { useCallback, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { AgentActions } from '../components/AgentActions.jsx';
+import { AgentActions, reasonLabel } from '../components/AgentActions.jsx';
 import { errorMessage } from '../components/errors.js';
 import { Alert, EmptyRow, PageHead } from '../components/Page.jsx';
 import { StateChart } from '../components/StateChart.jsx';
@@ -94,7 +94,7 @@ export function Agents() {
                   </td>
                   <td>{queuesText(agent)}</td>
                   <td>{agent.call_queue || '—'}</td>
-                  <td>{agent.pause_reason || '—'}</td>
+                  <td>{reasonLabel(agent.pause_reason)}</td>
                   <td class="actions">
                     <AgentActions
                       agent={agent}
