@@ -178,6 +178,10 @@ class Daemon:
         services.extensions.subscribe(self._on_extension_change)
         services.softphone.on_taken_over = self._drop_browsers_of
         self.legs.on_customer_call = self._customer_call
+        # Wrap-up and screen pop of a call still up (or just over): who is on it, by call id.
+        services.dispositions.set_live_parties(self.legs.directory.extensions)
+        services.screenpop.set_live_calls(self.legs.directory.other_party)
+        self.legs.shown_number = self._shown_number
         # Click-to-dial: ring the agent, then the number (extensions until trunks route out).
         self.click_to_dial = ClickToDial(self.engine, self.legs, self._record_call)
         services.mycalls.attach_dialer(
@@ -263,12 +267,25 @@ class Daemon:
             return self.services.softphone.password_for(username)
         return self.services.extensions.secret_for(username)
 
+    def _shown_number(self, extension: str, number: str) -> str:
+        """A caller's number as the user of `extension` may see it (his masking); unmasked
+        for an extension without a user, and on any failure (a call is never refused)."""
+        try:
+            user = self.services.users.user_with_extension(extension)
+            if user is None:
+                return number
+            masker = self.services.screenpop.masker_for(user)
+            return masker.number(number, with_name=False) or number
+        except Exception:
+            log.exception("caller ID for %s not masked", extension)
+            return number
+
     def _customer_call(self, extension: str, event: str, caller: str, info: dict) -> None:
         """An agent is rung with, answers or ends a customer call: his pages learn it (a desk
         phone's agent gets the screen pop and the wrap-up as a browser's does)."""
         message = {"type": "call", "event": event, "number": caller, **info}
         try:
-            self.live.to_extension(extension, message)
+            self.live.to_extension(extension, message, number_fields=["number"])
         except Exception:  # the call goes on whatever happens to a page
             log.exception("live: call event for %s not sent", extension)
 

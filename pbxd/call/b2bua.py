@@ -484,6 +484,8 @@ class B2bua:
             raise NotAcceptableHere("an SDP offer is required in the INVITE")
         call = Call(next(self._ids), caller, target, request, tx, peer)
         call.internal = self.internal_call(caller, target)
+        if self.legs is not None:  # both pages pop the call by its id (the caller's Call-ID)
+            self.legs.directory.add(request.call_id, caller, caller, target)
         tx.user_data = call
         bindings = self.registrar.lookup(target, self.core.now())
         if not bindings:
@@ -592,7 +594,8 @@ class B2bua:
         headers = Headers()
         headers.add("Via", self.core.make_via(peer).serialize())
         headers.add("Max-Forwards", str(max(0, (call.request.max_forwards or 70) - 1)))
-        from_uri = SipUri("sip", host, call.caller)
+        shown = self.legs.shown_number(call.callee, call.caller) if self.legs else call.caller
+        from_uri = SipUri("sip", host, shown)
         headers.add("From", NameAddr(from_uri, caller_from.display, {"tag": tag}).serialize())
         headers.add("To", NameAddr(SipUri("sip", host, call.callee)).serialize())
         headers.add("Call-ID", call_id)

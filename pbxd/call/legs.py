@@ -55,6 +55,7 @@ from pbxd.sip.sdp import SessionDescription
 from pbxd.sip.transaction import ClientTransaction, ServerTransaction, make_cancel
 from pbxd.sip.uri import SipUri
 
+from .directory import CallDirectory
 from .sipcore import SipCore
 
 log = logging.getLogger(__name__)
@@ -580,7 +581,8 @@ class OutboundLeg(Leg):
         headers = Headers()
         headers.add("Via", core.make_via(peer).serialize())
         headers.add("Max-Forwards", "70")
-        from_ = NameAddr(SipUri("sip", host, caller), display, {"tag": tag})
+        shown = self.manager.shown_number(self.number, caller)  # masked per the agent's role
+        from_ = NameAddr(SipUri("sip", host, shown), display, {"tag": tag})
         headers.add("From", from_.serialize())
         headers.add("To", NameAddr(SipUri("sip", host, self.number)).serialize())
         headers.add("Call-ID", call_id)
@@ -736,6 +738,11 @@ class LegManager:
         # that rings an agent with a customer call (call_info with a call_id): the agent page
         # pops it for a desk phone too, and offers the wrap-up after it.
         self.on_customer_call: Callable[[str, str, str, dict[str, str]], None] | None = None
+        # Who is on which call (by its CDR call id): the agents rung with a customer call.
+        self.directory = CallDirectory()
+        # (extension, caller number) -> the caller ID that extension's phones are shown: the
+        # number masked as its user may see it (the pages pop by call id, not by number).
+        self.shown_number: Callable[[str, str], str] = lambda extension, number: number
 
     # -- making legs ------------------------------------------------------------------------------
 
@@ -778,6 +785,8 @@ class LegManager:
         bindings = self.registrar.lookup(extension, self.core.now())
         if not bindings:
             raise TemporarilyUnavailable(f"{extension} is not registered")
+        if call_info and call_info.get("call_id") and call_info.get("kind") != "monitor":
+            self.directory.add(call_info["call_id"], caller, extension)
         observed = None
         if call_info and call_info.get("call_id") and self.on_customer_call is not None:
             report = self.on_customer_call

@@ -19,6 +19,7 @@ created_at).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -27,10 +28,11 @@ from typing import Any
 from peewee import fn
 
 from ..db import db
-from ..db.models import CallDetail, Cdr
-from .cdr import PARTY_MAX_LEN, Disposition
+from ..db.models import CallDetail, CallLeg, Cdr
+from .cdr import CALL_ID_MAX_LEN, PARTY_MAX_LEN, Disposition
 from .contacts import ContactService
 from .dispositions import DispositionService
+from .errors import NotFound
 from .masking import Masker
 from .memos import newest_memos
 from .users import Masking, UserView
@@ -96,6 +98,29 @@ class ScreenPopService:
     def __init__(self, contacts: ContactService, dispositions: DispositionService):
         self._contacts = contacts
         self._dispositions = dispositions
+        # (call id, extension) -> the number that extension talks to, while the call is up
+        self._live_other_party: Callable[[str, str], str | None] = lambda call_id, ext: None
+
+    def set_live_calls(self, other_party: Callable[[str, str], str | None]) -> None:
+        """Call control's view of the calls that are up (pbxd/call/directory.py)."""
+        self._live_other_party = other_party
+
+    def number_of(self, call_id: Any, user: UserView) -> str:
+        """The number `user`'s extension talks to (or talked to) in the call `call_id`: the
+        page pops and writes memos by call id, so a masked number never has to come back
+        from it. NotFound unless the call is one of his own."""
+        call_id = require_text("call_id", call_id, max_len=CALL_ID_MAX_LEN)
+        extension = user.extension
+        number = self._live_other_party(call_id, extension) if extension else None
+        if number is None and extension:
+            row = Cdr.get_or_none(Cdr.call_id == call_id)
+            if row is not None and extension in (row.caller, row.callee):
+                number = row.callee if row.caller == extension else row.caller
+            elif row is not None and _took(row, extension):
+                number = row.caller
+        if number is None:
+            raise NotFound(f"call {call_id} not found")
+        return number
 
     def masker_for(self, user: UserView) -> Masker:
         masking = user.masking or Masking.ALL
@@ -195,3 +220,10 @@ class ScreenPopService:
                 rows[row["id"]] = row
         newest = sorted(rows.values(), key=lambda row: (row["start"], row["id"]), reverse=True)
         return newest[:LAST_CALLS]
+
+
+def _took(row: Cdr, extension: str) -> bool:
+    """Whether `extension` took (or was handed) the queue call of CDR row `row`."""
+    agent = CallDetail.select().where((CallDetail.cdr == row) & (CallDetail.agent == extension))
+    leg = CallLeg.select().where((CallLeg.cdr == row) & (CallLeg.party == extension))
+    return agent.exists() or leg.exists()

@@ -223,6 +223,11 @@ class UserService:
     def list_users(self) -> list[UserView]:
         return [_view(row) for row in User.select().order_by(User.username)]
 
+    def user_with_extension(self, extension: str) -> UserView | None:
+        """The user an extension is linked to (at most one), None for none."""
+        row = User.get_or_none(User.extension == extension)
+        return _view(row) if row is not None else None
+
     def get_user(self, username: str) -> UserView:
         return _view(_user_row(username))
 

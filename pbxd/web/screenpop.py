@@ -118,14 +118,23 @@ def _required(params: dict[str, str], name: str) -> str:
     return params[name]
 
 
+def _number_or_call(handler: BaseHandler, params: dict[str, str], user) -> str:
+    """The number to pop: given, or the one the user's extension talks to in `call_id` (the
+    agent page pops by call id: it never needs the unmasked number)."""
+    if "call_id" in params:
+        return handler.services.screenpop.number_of(params["call_id"], user)
+    return _required(params, "number")
+
+
 class ScreenPopHandler(BaseHandler):
     access = {"GET": ANY_ROLE}
 
     def get(self) -> None:
-        params = self.query_params({"number"})
-        number = _required(params, "number")
-        assert self.current_user is not None  # prepare() authenticated the request
-        pop = self.services.screenpop.pop(number, self.current_user, masker=self.masker())
+        params = self.query_params({"number", "call_id"})
+        user = self.current_user
+        assert user is not None  # prepare() authenticated the request
+        number = _number_or_call(self, params, user)
+        pop = self.services.screenpop.pop(number, user, masker=self.masker())
         self.reply(screenpop_json(pop))
 
 
@@ -144,13 +153,18 @@ class MemosHandler(BaseHandler):
     def post(self) -> None:
         data = self.json_body(
             {"number": str, "content": str, "call_id": str},
-            required=("number", "content"),
+            required=("content",),
             nullable=("call_id",),
         )
-        assert self.current_user is not None
-        view = self.services.memos.add(
-            data["number"], data["content"], self.current_user, call_id=data.get("call_id")
-        )
+        user = self.current_user
+        assert user is not None  # prepare() authenticated the request
+        # Written from a pop by call id: the customer's number comes from the call.
+        number = data.get("number")
+        if number is None:
+            if data.get("call_id") is None:
+                raise InvalidRequest("number: required", field="number")
+            number = self.services.screenpop.number_of(data["call_id"], user)
+        view = self.services.memos.add(number, data["content"], user, call_id=data.get("call_id"))
         self.reply(memo_json(view, self.masker()), status=201)
 
 

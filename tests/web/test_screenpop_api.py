@@ -22,7 +22,10 @@ def disposition_path(call_id: str) -> str:
     return f"/api/v1/calls/{quote(call_id, safe='')}/disposition"
 
 
-class ScreenPopApiTest(ApiTestCase):
+class PopData(ApiTestCase):
+    """Queues 600 and 601, agents nina (1001) and omar (1002), a team leader, a customer in
+    the directory and three calls."""
+
     def setUp(self) -> None:
         super().setUp()
         self.admin = self.login()
@@ -41,6 +44,8 @@ class ScreenPopApiTest(ApiTestCase):
         assert status == 200, data
         return data
 
+
+class ScreenPopApiTest(PopData):
     def test_pop_content_and_masking_per_role(self) -> None:
         body = {"number": CUSTOMER, "content": "call back on 13900001111"}
         status, memo, _ = self.call("POST", MEMOS, body, token=self.agent)
@@ -199,3 +204,35 @@ class ScreenPopApiTest(ApiTestCase):
         self.assert_error(result, 409, "in_use")
         assert self.call("DELETE", f"{CODES}/vip", token=self.admin)[0] == 204
         self.assert_error(self.call("GET", f"{CODES}/vip", token=self.admin), 404, "not_found")
+
+
+class PopByCallTest(PopData):
+    """The agent page pops a call by its id: the number never has to come back from it."""
+
+    def pop_call(self, call_id: str, token: str) -> tuple[int, dict]:
+        status, data, _ = self.call("GET", f"{POP}?{urlencode({'call_id': call_id})}", token=token)
+        return status, data
+
+    def test_an_agent_pops_his_own_calls_by_id_only(self) -> None:
+        status, pop = self.pop_call("call-0@pbx", self.agent)  # the queue call 1001 took
+        assert status == 200 and pop["name"] == "张三", pop
+        assert pop["number"] == "138****5678"  # masked as ever
+        status, pop = self.pop_call("call-5@pbx", self.other)  # 1002 called the customer
+        assert status == 200 and pop["name"] == "张三", pop
+        status, data = self.pop_call("call-5@pbx", self.agent)  # not nina's call
+        assert status == 404, data
+        status, data = self.pop_call("no-such-call", self.agent)
+        assert status == 404, data
+
+    def test_a_live_call_pops_before_its_history_is_written(self) -> None:
+        live = {("live-1@pbx", "1001"): "13900009999"}
+        self.services.screenpop.set_live_calls(lambda call_id, ext: live.get((call_id, ext)))
+        status, pop = self.pop_call("live-1@pbx", self.agent)
+        assert status == 200 and pop["number"] == "139****9999" and not pop["known"], pop
+        body = {"call_id": "live-1@pbx", "content": "wants a quote"}
+        status, memo, _ = self.call("POST", MEMOS, body, token=self.agent)
+        assert status == 201 and memo["number"] == "139****9999", memo
+        memos = self.services.memos.list("13900009999").items
+        assert [m.content for m in memos] == ["wants a quote"]
+        status, data, _ = self.call("POST", MEMOS, body, token=self.other)  # not omar's call
+        assert status == 404, data

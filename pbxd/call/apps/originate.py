@@ -54,6 +54,7 @@ class ClickToDial:
         """Ring `agent` for a call to `number`; the call id (its CDR's). Raises SipError
         (TemporarilyUnavailable: the agent has no device registered)."""
         call_id = new_call_id("click-to-dial")
+        self.legs.directory.add(call_id, number, agent)
         watcher = LegWatcher()
         agent_leg = await self.legs.outbound(
             agent, watcher, caller=number, display=number,

@@ -4,7 +4,8 @@
 //
 // Props: number (the whole number, as the phone has it), direction ('inbound' | 'outbound'),
 // queue (the queue the call came through, optional), callId (optional: the CDR call id the
-// new memos are written during).
+// new memos are written during), byCall (pop the call `callId` rather than `number`: the
+// server finds the customer; the agent page does so for every call).
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { formatDateTime, formatDuration } from '../format.js';
@@ -104,7 +105,8 @@ function MemoForm({ number, callId, onAdded }) {
     event.preventDefault();
     setSaved(false);
     run(async () => {
-      const body = { number, content };
+      const body = { content };
+      if (number) body.number = number;
       if (callId) body.call_id = callId;
       await api('POST', '/api/v1/memos', body);
       setContent('');
@@ -142,25 +144,28 @@ function MemoForm({ number, callId, onAdded }) {
   );
 }
 
-export function ScreenPop({ number, direction = 'inbound', queue, callId }) {
+export function ScreenPop({ number, direction = 'inbound', queue, callId, byCall = false }) {
   const [pop, setPop] = useState(null);
   const [error, setError] = useState(null);
   const load = useCallback(async () => {
-    if (!number) return;
+    if (!number && !byCall) return;
+    // A call's pop goes by its id: the server knows whom the agent talks to, so the page
+    // never needs the number unmasked (it may not have it: masked users get it masked).
+    const query = byCall ? `call_id=${encodeURIComponent(callId)}` : `number=${encodeURIComponent(number)}`;
     try {
-      setPop(await api('GET', `/api/v1/screenpop?number=${encodeURIComponent(number)}`));
+      setPop(await api('GET', `/api/v1/screenpop?${query}`));
       setError(null);
     } catch (err) {
       setError(errorMessage(err));
     }
-  }, [number]);
+  }, [number, callId, byCall]);
   useEffect(() => {
     setPop(null);
     setError(null);
     load();
   }, [load]);
 
-  if (!number) return null;
+  if (!number && !byCall) return null;
   const title =
     direction === 'outbound' ? t('screenpop.title_outbound') : t('screenpop.title_inbound');
   return (
@@ -201,7 +206,9 @@ export function ScreenPop({ number, direction = 'inbound', queue, callId }) {
           <LastCalls calls={pop.last_calls} />
           <h3>{t('screenpop.memos')}</h3>
           <Memos memos={pop.memos} />
-          {MEMO_NUMBER.test(number) && <MemoForm number={number} callId={callId} onAdded={load} />}
+          {(byCall || MEMO_NUMBER.test(number)) && (
+            <MemoForm number={byCall ? null : number} callId={callId} onAdded={load} />
+          )}
         </>
       )}
     </div>

@@ -166,10 +166,10 @@ function popOf(call) {
   if (call.internal || call.monitor) return null;
   return (
     <ScreenPop
-      number={call.number}
       direction={call.direction === 'in' ? 'inbound' : 'outbound'}
       queue={call.queue}
       callId={call.cdrCallId}
+      byCall
     />
   );
 }
@@ -211,10 +211,10 @@ function DeskPhoneCall({ call, extension }) {
         <span class="call-status"> · {t(`softphone.status.${call.answered ? 'talking' : 'ringing'}`)}</span>
       </div>
       <ScreenPop
-        number={call.number}
         direction={call.kind === 'originate' ? 'outbound' : 'inbound'}
         queue={call.queue}
         callId={call.call_id}
+        byCall
       />
       {call.answered && call.queue && <AgentCallControls extension={extension} />}
     </div>
