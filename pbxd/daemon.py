@@ -34,7 +34,7 @@ from pbxd.media.recorder import repair_directory
 from pbxd.media.session import MediaFactory
 from pbxd.services import RECORDINGS_DIR, VOICEMAIL_DIR, Services, build_services
 from pbxd.services.cdr import CdrEntry
-from pbxd.services.live import LiveHub, WallboardFeed, masker_factory
+from pbxd.services.live import LiveHub, WallboardFeed
 from pbxd.services.softphone import AUTH_USER_INFIX
 from pbxd.sip.auth import DigestAuthenticator
 from pbxd.sip.protection import FailureTracker
@@ -115,7 +115,7 @@ class Daemon:
             self.core, self.engine, self.registrar, ring_timeout=settings.ring_timeout
         )
         # The live channel (issue 7): wallboard and agent state pushed to the console.
-        self.live = LiveHub(masker_for=masker_factory(services))
+        self.live = LiveHub(masker_for=services.contacts.masker)
         self.wallboard = WallboardFeed(services, self.live)
         try:
             self.wallboard.seed()  # today's figures survive a restart

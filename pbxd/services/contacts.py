@@ -23,7 +23,9 @@ from ..db import db
 from ..db.models import Conference, Contact, Extension, InboundRoute, Ivr, Queue, RingGroup
 from .clock import Clock, utc_now
 from .errors import Conflict, NotFound, ValidationError
+from .masking import Masker
 from .recordings import is_row_id
+from .users import Masking
 from .validation import require_changes, require_int, require_known_fields, require_text
 
 log = logging.getLogger(__name__)
@@ -178,6 +180,13 @@ class ContactService:
 
     def own_numbers(self) -> frozenset[str]:
         return own_numbers()
+
+    def masker(self, masking: Masking) -> Masker:
+        """Masks customer numbers for a user with `masking`: our own numbers are never
+        masked, name_only shows the contact's name."""
+        if masking is Masking.ALL:
+            return Masker(masking)
+        return Masker(masking, self.own_numbers(), self.name_for)
 
     def _row(self, contact_id: int) -> Contact:
         row = Contact.get_or_none(Contact.id == contact_id) if is_row_id(contact_id) else None

@@ -516,16 +516,3 @@ class WallboardFeed:
     def _configuration_changed(self, *args: Any) -> None:
         self._queue_names = self._agent_names = None
         self.hub.changed()
-
-
-def masker_factory(services: Any) -> Callable[[Masking], Masker]:
-    """Maskers as the web layer builds them (BaseHandler.masker): our own numbers are never
-    masked; name_only shows the contact's name."""
-
-    def make(masking: Masking) -> Masker:
-        if masking is Masking.ALL:
-            return Masker(masking)
-        contacts = services.contacts
-        return Masker(masking, contacts.own_numbers(), contacts.name_for)
-
-    return make

@@ -123,10 +123,7 @@ class ScreenPopService:
         return number
 
     def masker_for(self, user: UserView) -> Masker:
-        masking = user.masking or Masking.ALL
-        if masking is Masking.ALL:
-            return Masker(masking)
-        return Masker(masking, self._contacts.own_numbers(), self._contacts.name_for)
+        return self._contacts.masker(user.masking or Masking.ALL)
 
     def pop(self, number: Any, user: UserView, *, masker: Masker | None = None) -> ScreenPop:
         """The pop of `number` as `user` may see it; `masker`: the request's, when the caller

@@ -184,12 +184,7 @@ class BaseHandler(RequestHandler):
         if self._masker is None:
             user = self.current_user
             assert user is not None  # prepare() authenticated the request
-            masking = user.masking or Masking.ALL
-            if masking is Masking.ALL:
-                self._masker = Masker(masking)
-            else:
-                contacts = self.services.contacts
-                self._masker = Masker(masking, contacts.own_numbers(), contacts.name_for)
+            self._masker = self.services.contacts.masker(user.masking or Masking.ALL)
         return self._masker
 
     def bearer_token(self) -> str | None:
