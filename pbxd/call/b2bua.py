@@ -54,7 +54,6 @@ from .auth_guard import AuthGuard
 from .cdr import Disposition, HangupSide, call_record
 from .legs import (
     ALLOW,
-    CALL_INFO_HEADERS,
     Branch,
     ForkEndpoints,
     InboundLeg,
@@ -76,10 +75,6 @@ UNANSWERED = (408, 480, 486, 487, 600, 603)  # final answers a mailbox may take 
 # What pbxd offers a phone bridged to a browser: Opus is transcoded anyway, and the engine
 # runs at 8 kHz, so G.711 (which every phone has) loses nothing.
 PHONE_CODECS = ("PCMU", "PCMA")
-
-# Marks the INVITE to the callee and the 200 to the caller of an internal call (agent to
-# agent): the agent page then offers no hold, transfer or mute.
-INTERNAL_CALL_HEADER = CALL_INFO_HEADERS["kind"]
 
 
 def holds(offer: bytes) -> bool:
@@ -385,7 +380,8 @@ class B2bua:
         self.unanswered = unanswered
         # Whether a call between two extensions is an internal call (agent to agent, brochure
         # 5.12): it may not be held, transferred or muted. Both sides are told in a header
-        # (INTERNAL_CALL_HEADER), and pbxd refuses a hold.
+        # (the "kind" of CALL_INFO_HEADERS, in the INVITE to the callee and the 200 to the
+        # caller), and pbxd refuses a hold.
         self.internal_call = internal_call
         self.calls: dict[int, Call] = {}
         self._legs: dict[DialogId, tuple[Call, Leg]] = {}
@@ -731,8 +727,7 @@ class B2bua:
         contact = self.core.contact_for(call.caller_peer, call.callee)
         ok.headers.add("Contact", contact.serialize())
         ok.headers.add("Allow", ALLOW)
-        if call.internal:
-            ok.headers.add(INTERNAL_CALL_HEADER, "internal")
+        add_call_info(ok.headers, {"kind": "internal" if call.internal else ""})
         ok.headers.add("Content-Type", SDP)
         ok.body = answer
         call.caller_leg = Leg("caller", Dialog.as_uas(call.request, ok, contact), call.caller_peer)
